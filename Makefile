@@ -1,0 +1,73 @@
+# lexconnector: the two commands a newcomer needs are `make run` and `make test`.
+# Each installs what is missing (Debian packages with apt-get, Python test tools
+# into .venv with pip) and then builds.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SWIFT ?= swift
+CONFIG ?= lexmo.conf.template
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+VENV := .venv
+PY := $(VENV)/bin/python
+CACHE := .cache
+
+# Build-time libraries (headers + .so).
+APT_BUILD := libwebrtc-audio-processing-dev libspeexdsp-dev libcurl4-openssl-dev \
+             libssl-dev zlib1g-dev pkg-config
+# Extra tools the tests use.
+APT_TEST := python3-venv espeak-ng sox
+# Python test tools (pinned).
+PIP_TEST := kosoku==0.1.0
+
+.PHONY: help deps deps-test build build-release run test unit-test autobahn fuzz clean
+
+help:
+	@echo "make run    - install what is missing, build, start lexconnector with $(CONFIG)"
+	@echo "make test   - install what is missing, build, run every test (unit, end-to-end, Autobahn)"
+	@echo "make fuzz   - build and run the libFuzzer targets (FUZZ_SECONDS=60 each)"
+	@echo "make bench  - run the benchmarks (see BENCHMARKS.md)"
+
+# Installs the Debian packages in $(1) that are not installed yet.
+define apt_install
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_BUILD))
+
+deps-test: deps
+	$(call apt_install,$(APT_TEST))
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check $(PIP_TEST)
+
+build: deps
+	$(SWIFT) build
+
+build-release: deps
+	$(SWIFT) build -c release
+
+run: build-release
+	$$($(SWIFT) build -c release --show-bin-path)/lexconnector --config $(CONFIG)
+
+unit-test: deps-test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+autobahn: deps-test build-release
+	scripts/autobahn.sh
+
+test: unit-test autobahn
+
+fuzz: deps
+	scripts/fuzz.sh
+
+clean:
+	rm -rf .build .build-* $(CACHE) reports

@@ -1,0 +1,54 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "lexconnector",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "lexconnector", targets: ["lexconnector"]),
+        .executable(name: "wsecho", targets: ["wsecho"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // C modules: declarations and tiny shims over Debian's libraries.
+        .target(name: "CWebRTCVAD", linkerSettings: [.linkedLibrary("webrtc_audio_processing")]),
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("crypto")]),
+        .target(name: "CSpeexDSP", linkerSettings: [.linkedLibrary("speexdsp")]),
+        .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
+
+        // Swift modules.
+        .target(name: "WebSocketServer", dependencies: [
+            "COpenSSL",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Audio", dependencies: ["CWebRTCVAD", "CSpeexDSP"]),
+        .target(name: "Lex", dependencies: [
+            "COpenSSL", "CCurl", "CZlib",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Test support: an in-process Amazon Lex stand-in (HTTP on loopback).
+        .target(name: "LexStandIn", dependencies: ["Lex", "COpenSSL"]),
+
+        // Executables.
+        .executableTarget(name: "lexconnector", dependencies: [
+            "WebSocketServer",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "wsecho", dependencies: [
+            "WebSocketServer",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Tests (Swift Testing).
+        .testTarget(name: "WebSocketServerTests", dependencies: ["WebSocketServer"]),
+        .testTarget(name: "AudioTests", dependencies: ["Audio"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LexTests", dependencies: ["Lex", "LexStandIn"], resources: [.copy("Vectors")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

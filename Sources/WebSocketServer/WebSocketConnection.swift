@@ -1,0 +1,422 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import Logging
+
+/// What an application does with a WebSocket connection. Every call comes on the
+/// connection's event loop; the handler is confined to it.
+public protocol WebSocketHandler: AnyObject {
+    func webSocketDidOpen(_ connection: WebSocketConnection)
+    func webSocket(_ connection: WebSocketConnection, didReceiveText text: String)
+    func webSocket(_ connection: WebSocketConnection, didReceiveBinary data: [UInt8])
+    /// Called once, however the connection ended. `code` is what the peer sent (or 1006 when
+    /// the socket closed without a close frame) and `byPeer` tells who started the close.
+    func webSocketDidClose(_ connection: WebSocketConnection, code: WebSocketCloseCode, reason: String, byPeer: Bool)
+}
+
+/// One accepted socket: first an HTTP request, then (after a 101) a WebSocket. Lives on one
+/// event loop; every method must be called there.
+public final class WebSocketConnection: @unchecked Sendable {
+    public let id: UInt64
+    public let eventLoop: EventLoop
+    /// `host:port` of the peer.
+    public let remoteAddress: String
+    /// The peer's IP without the port.
+    public let remoteHost: String
+    /// The upgrade request, once the handshake succeeded.
+    public private(set) var request: HTTPRequest?
+    public private(set) var logger: Logger
+
+    private enum Phase {
+        case http(HTTPRequestParser)
+        case webSocket(WebSocketStateMachine)
+        /// Our last bytes are queued or sent; after they are written we shut down our side and
+        /// read (and discard) until EOF or the close timeout.
+        case finishing
+        case closed
+    }
+
+    private let fd: Int32
+    /// Closes the descriptor once every dispatch source on it has been cancelled.
+    private let closer: DescriptorCloser
+    private unowned let server: WebSocketServer
+    private var phase: Phase
+    private var handler: WebSocketHandler?
+    private var readSource: DispatchSourceRead?
+    private var writeSource: DispatchSourceWrite?
+    private var writeSourceActive = false
+    private var output: [[UInt8]] = []
+    private var outputHead = 0
+    private var outputOffset = 0
+    public private(set) var queuedOutputBytes = 0
+    private var shutdownAfterFlush = false
+    private var closeNotified = false
+    /// Monotonic deadline in nanoseconds (0 = none), enforced by the loop's housekeeping.
+    var deadline: UInt64 = 0
+
+    init(fd: Int32, remote: sockaddr_storage, id: UInt64, loop: EventLoop, server: WebSocketServer, logger: Logger) {
+        self.fd = fd
+        closer = DescriptorCloser(fd)
+        self.id = id
+        eventLoop = loop
+        self.server = server
+        remoteAddress = Socket.describe(remote)
+        remoteHost = Socket.hostPart(remote)
+        phase = .http(HTTPRequestParser(limits: server.configuration.httpLimits))
+        var l = logger
+        l[metadataKey: "conn"] = "\(id)"
+        self.logger = l
+    }
+
+    /// Adds metadata to every later log line of this connection (for example a call id).
+    public func setLogMetadata(_ key: String, _ value: String) { logger[metadataKey: key] = "\(value)" }
+
+    public var isWebSocketOpen: Bool {
+        if case .webSocket(let sm) = phase { return sm.state == .open }
+        return false
+    }
+
+    // MARK: - Start
+
+    func start() {
+        eventLoop.assertOnLoop()
+        deadline = Self.now() + UInt64(server.configuration.handshakeTimeout * 1e9)
+        let rs = DispatchSource.makeReadSource(fileDescriptor: fd, queue: eventLoop.queue)
+        rs.setEventHandler { [weak self] in self?.readable() }
+        rs.setCancelHandler { [closer] in closer.release() }
+        readSource = rs
+        rs.resume()
+    }
+
+    // MARK: - Application API
+
+    public func sendText(_ text: String) {
+        var t = text
+        t.withUTF8 { send(.text, UnsafeRawBufferPointer($0)) }
+    }
+
+    public func sendBinary(_ data: [UInt8]) { data.withUnsafeBytes { send(.binary, $0) } }
+
+    public func sendBinary(_ data: UnsafeRawBufferPointer) { send(.binary, data) }
+
+    public func sendPing(_ payload: [UInt8] = []) { payload.withUnsafeBytes { send(.ping, $0) } }
+
+    /// Starts the close handshake: sends a close frame, then waits up to the close timeout for
+    /// the peer's close frame before closing the socket.
+    public func close(code: WebSocketCloseCode, reason: String) {
+        eventLoop.assertOnLoop()
+        switch phase {
+        case .webSocket(var sm):
+            guard let payload = sm.initiateClose(code: code, reason: reason) else { return }
+            phase = .webSocket(sm)
+            server.counters.withLock { $0.closesSent[code.rawValue, default: 0] += 1 }
+            logger.debug("closing", metadata: ["code": "\(code.rawValue)", "reason": "\(reason)"])
+            payload.withUnsafeBytes { writeFrame(.close, $0) }
+            deadline = Self.now() + UInt64(server.configuration.closeTimeout * 1e9)
+            notifyClosed(code: code, reason: reason, byPeer: false)
+        case .http:
+            closeSocket()
+        case .finishing, .closed:
+            return
+        }
+    }
+
+    private func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) {
+        eventLoop.assertOnLoop()
+        guard isWebSocketOpen else { return }
+        writeFrame(opcode, payload)
+    }
+
+    private func writeFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) {
+        var frame = [UInt8]()
+        frame.reserveCapacity(payload.count + 10)
+        FrameEncoder.encode(opcode: opcode, payload: payload, into: &frame)
+        write(frame)
+    }
+
+    // MARK: - Reading
+
+    private func readable() {
+        let buf = eventLoop.readBuffer
+        while true {
+            let n = read(fd, buf.baseAddress, buf.count)
+            if n > 0 {
+                received(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+                if case .closed = phase { return }
+                if n < buf.count { return }
+            } else if n == 0 {
+                peerClosedSocket()
+                return
+            } else {
+                let e = errno
+                if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return }
+                logger.debug("read failed", metadata: ["errno": "\(e)"])
+                peerClosedSocket()
+                return
+            }
+        }
+    }
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        switch phase {
+        case .http(var parser):
+            do {
+                if let request = try parser.append(bytes) {
+                    let rest = Array(parser.remainder)
+                    phase = .http(parser)
+                    handleRequest(request, leftover: rest)
+                } else {
+                    phase = .http(parser)
+                }
+            } catch {
+                server.countViolation("http_\(error.status.code)")
+                logger.info("bad request", metadata: ["status": "\(error.status.code)", "reason": "\(error.reason)", "peer": "\(remoteAddress)"])
+                respondAndClose(.text(error.status, error.reason + "\n"))
+            }
+        case .webSocket(var sm):
+            sm.receive(bytes)
+            phase = .webSocket(sm)
+            drainActions()
+        case .finishing, .closed:
+            return
+        }
+    }
+
+    private func drainActions() {
+        while case .webSocket(var sm) = phase, let action = sm.nextAction() {
+            phase = .webSocket(sm)
+            switch action {
+            case .deliverText(let text):
+                handler?.webSocket(self, didReceiveText: text)
+            case .deliverBinary(let data):
+                handler?.webSocket(self, didReceiveBinary: data)
+            case .sendPong(let payload):
+                payload.withUnsafeBytes { writeFrame(.pong, $0) }
+            case .pongReceived:
+                break
+            case .replyToClose(let code, let reason, let reply):
+                logger.debug("peer closed", metadata: ["code": "\(code?.rawValue ?? 1005)", "reason": "\(reason)"])
+                reply.withUnsafeBytes { writeFrame(.close, $0) }
+                notifyClosed(code: code ?? .noStatus, reason: reason, byPeer: true)
+                finish()
+            case .closeCompleted:
+                finish()
+            case .fail(let violation):
+                server.countViolation("ws_\(violation.code.rawValue)")
+                server.counters.withLock { $0.closesSent[violation.code.rawValue, default: 0] += 1 }
+                logger.info("protocol violation", metadata: ["code": "\(violation.code.rawValue)", "reason": "\(violation.reason)"])
+                FrameEncoder.closePayload(code: violation.code, reason: violation.reason).withUnsafeBytes { writeFrame(.close, $0) }
+                notifyClosed(code: violation.code, reason: violation.reason, byPeer: false)
+                finish()
+            }
+        }
+    }
+
+    // MARK: - HTTP
+
+    private func handleRequest(_ request: HTTPRequest, leftover: [UInt8]) {
+        if request.headers["Content-Length"].map({ $0 != "0" }) ?? false || request.headers["Transfer-Encoding"] != nil {
+            server.countViolation("http_413")
+            respondAndClose(.text(.payloadTooLarge, "request bodies are not accepted\n"))
+            return
+        }
+        if !WebSocketHandshake.isUpgradeRequest(request) {
+            let response = server.plainResponse(for: request, connection: self)
+            logger.debug("http", metadata: ["method": "\(request.method)", "path": "\(request.path)", "status": "\(response.status.code)"])
+            respondAndClose(response, headOnly: request.method == "HEAD")
+            return
+        }
+        switch WebSocketHandshake.validate(request) {
+        case .refuse(let response):
+            server.countViolation("http_\(response.status.code)")
+            logger.info("upgrade refused", metadata: ["status": "\(response.status.code)", "path": "\(request.path)", "peer": "\(remoteAddress)"])
+            respondAndClose(response)
+        case .accept(let accept):
+            switch server.routeUpgrade(request, connection: self) {
+            case .respond(let response):
+                logger.info("upgrade refused", metadata: ["status": "\(response.status.code)", "path": "\(request.path)", "peer": "\(remoteAddress)"])
+                respondAndClose(response)
+            case .upgrade(let h):
+                self.request = request
+                handler = h
+                deadline = 0
+                write(WebSocketHandshake.switchingProtocols(accept: accept).serialized())
+                phase = .webSocket(WebSocketStateMachine(maxMessageBytes: server.configuration.maxMessageBytes))
+                server.webSocketOpened()
+                logger.debug("websocket open", metadata: ["path": "\(request.path)", "peer": "\(remoteAddress)"])
+                h.webSocketDidOpen(self)
+                if !leftover.isEmpty, case .webSocket = phase {
+                    leftover.withUnsafeBytes { received($0) }
+                }
+            }
+        }
+    }
+
+    private func respondAndClose(_ response: HTTPResponse, headOnly: Bool = false) {
+        server.counters.withLock { $0.httpResponses[response.status.code, default: 0] += 1 }
+        write(response.serialized(headOnly: headOnly))
+        finish()
+    }
+
+    // MARK: - Writing
+
+    private func write(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        switch phase {
+        case .finishing, .closed: return
+        default: break
+        }
+        if queuedOutputBytes == 0 {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n == bytes.count { return }
+            if n < 0 {
+                let e = errno
+                guard e == EAGAIN || e == EWOULDBLOCK || e == EINTR else {
+                    logger.debug("write failed", metadata: ["errno": "\(e)"])
+                    peerClosedSocket()
+                    return
+                }
+                enqueue(bytes, offset: 0)
+            } else {
+                enqueue(bytes, offset: n)
+            }
+        } else {
+            enqueue(bytes, offset: 0)
+        }
+    }
+
+    private func enqueue(_ bytes: [UInt8], offset: Int) {
+        let size = bytes.count - offset
+        if queuedOutputBytes + size > server.configuration.maxOutputQueueBytes {
+            server.countViolation("output_queue_overflow")
+            logger.warning("output queue over its cap; peer not reading", metadata: ["queued": "\(queuedOutputBytes)"])
+            notifyClosed(code: .abnormal, reason: "output queue overflow", byPeer: false)
+            closeSocket()
+            return
+        }
+        if output.isEmpty { outputOffset = offset }
+        output.append(bytes)
+        queuedOutputBytes += size
+        enableWriteSource()
+    }
+
+    private func enableWriteSource() {
+        if writeSource == nil {
+            let ws = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: eventLoop.queue)
+            ws.setEventHandler { [weak self] in self?.writable() }
+            closer.retain()
+            ws.setCancelHandler { [closer] in closer.release() }
+            writeSource = ws
+            writeSourceActive = true
+            ws.resume()
+        } else if !writeSourceActive {
+            writeSourceActive = true
+            writeSource?.resume()
+        }
+    }
+
+    private func writable() {
+        while outputHead < output.count {
+            let chunk = output[outputHead]
+            let n = chunk.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + outputOffset, $0.count - outputOffset) }
+            if n < 0 {
+                let e = errno
+                if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return }
+                peerClosedSocket()
+                return
+            }
+            outputOffset += n
+            queuedOutputBytes -= n
+            if outputOffset == chunk.count {
+                outputHead += 1
+                outputOffset = 0
+            } else {
+                return
+            }
+        }
+        output.removeAll(keepingCapacity: false)
+        outputHead = 0
+        if writeSourceActive {
+            writeSourceActive = false
+            writeSource?.suspend()
+        }
+        if shutdownAfterFlush { shutdownWrite() }
+    }
+
+    // MARK: - Closing
+
+    /// No more application data: once the output is written, shut down our side and wait
+    /// (briefly) for the peer to close.
+    private func finish() {
+        if case .closed = phase { return }
+        phase = .finishing
+        deadline = Self.now() + UInt64(server.configuration.closeTimeout * 1e9)
+        if queuedOutputBytes == 0 { shutdownWrite() } else { shutdownAfterFlush = true }
+    }
+
+    private func shutdownWrite() {
+        shutdownAfterFlush = false
+        _ = shutdown(fd, Int32(SHUT_WR))
+    }
+
+    private func peerClosedSocket() {
+        notifyClosed(code: .abnormal, reason: "connection closed without a close frame", byPeer: true)
+        closeSocket()
+    }
+
+    func deadlinePassed() {
+        switch phase {
+        case .http:
+            server.countViolation("handshake_timeout")
+            logger.info("handshake timeout", metadata: ["peer": "\(remoteAddress)"])
+            respondAndClose(.text(.requestTimeout, "request head not received in time\n"))
+        default:
+            closeSocket()
+        }
+    }
+
+    private func notifyClosed(code: WebSocketCloseCode, reason: String, byPeer: Bool) {
+        guard !closeNotified, let h = handler else { return }
+        closeNotified = true
+        h.webSocketDidClose(self, code: code, reason: reason, byPeer: byPeer)
+    }
+
+    /// Closes the socket now, whatever the state.
+    func closeSocket() {
+        if case .closed = phase { return }
+        let wasWebSocket = request != nil
+        phase = .closed
+        deadline = 0
+        if wasWebSocket { notifyClosed(code: .abnormal, reason: "connection closed", byPeer: false) }
+        handler = nil
+        if let ws = writeSource {
+            if !writeSourceActive { ws.resume() }
+            ws.cancel()
+        }
+        writeSource = nil
+        output = []
+        queuedOutputBytes = 0
+        readSource?.cancel()  // its cancel handler closes the descriptor
+        readSource = nil
+        server.connectionClosed(self, wasWebSocket: wasWebSocket)
+    }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+}
+
+/// Counts the dispatch sources registered on a descriptor and closes it after the last one's
+/// cancel handler ran (closing earlier would let the kernel reuse the number under a live source).
+final class DescriptorCloser: @unchecked Sendable {
+    private let fd: Int32
+    private var users = 1
+    init(_ fd: Int32) { self.fd = fd }
+    // Both are called on the connection's loop only.
+    func retain() { users += 1 }
+    func release() {
+        users -= 1
+        if users == 0 { close(fd) }
+    }
+}
