@@ -1,0 +1,95 @@
+import CSpeexDSP
+
+/// Streaming sample-rate conversion of 16-bit mono audio with the speexdsp resampler (the one
+/// FreeSWITCH and Asterisk use). State carries from one chunk to the next, so a stream cut
+/// into chunks of any size gives the same samples as the whole stream in one call.
+///
+/// The filter delays the audio by `outputLatency` samples: the first output samples are the
+/// filter filling up, and each chunk of input yields its exact share of output
+/// (`chunk × outputRate / inputRate`, fractions carried), which keeps 20 ms frames 20 ms long.
+/// `flush()` returns the delayed tail at the end of a stream.
+///
+/// Not thread safe: use an instance from one queue at a time.
+public final class Resampler {
+    public enum Error: Swift.Error, Equatable, CustomStringConvertible {
+        case invalidRate(Int)
+        case invalidQuality(Int)
+        case creationFailed(String)
+
+        public var description: String {
+            switch self {
+            case .invalidRate(let rate): "resampler rate \(rate) Hz is invalid: use 1000 to 192000 Hz"
+            case .invalidQuality(let q): "resampler quality \(q) is invalid: use 0 (fastest) to 10 (best)"
+            case .creationFailed(let why): "the speexdsp resampler could not be created: \(why)"
+            }
+        }
+    }
+
+    public let inputRate: Int
+    public let outputRate: Int
+    public let quality: Int
+    /// Delay of the output, in output samples.
+    public let outputLatency: Int
+    private let inputLatency: Int
+    private let state: OpaquePointer
+
+    /// `quality` 0 to 10 (speexdsp's scale: 3 is its VoIP setting, 5 its desktop one). The
+    /// default, 6, attenuates tones above the lower Nyquist frequency by more than 50 dB.
+    public init(from inputRate: Int, to outputRate: Int, quality: Int = 6) throws(Error) {
+        for rate in [inputRate, outputRate] where !(1000...192_000).contains(rate) { throw .invalidRate(rate) }
+        guard (0...10).contains(quality) else { throw .invalidQuality(quality) }
+        var err: Int32 = 0
+        guard let state = speex_resampler_init(1, UInt32(inputRate), UInt32(outputRate), Int32(quality), &err),
+              err == RESAMPLER_ERR_SUCCESS
+        else { throw .creationFailed(String(cString: speex_resampler_strerror(err))) }
+        self.state = state
+        self.inputRate = inputRate
+        self.outputRate = outputRate
+        self.quality = quality
+        inputLatency = Int(speex_resampler_get_input_latency(state))
+        outputLatency = Int(speex_resampler_get_output_latency(state))
+    }
+
+    deinit {
+        speex_resampler_destroy(state)
+    }
+
+    /// Resamples the next chunk of the stream.
+    public func process(_ input: UnsafeBufferPointer<Int16>) -> [Int16] {
+        guard let source = input.baseAddress, !input.isEmpty else { return [] }
+        // The chunk's share of output plus the fraction carried over is at most this.
+        let capacity = input.count * outputRate / inputRate + 16
+        return [Int16](unsafeUninitializedCapacity: capacity) { out, initialized in
+            initialized = 0
+            guard let target = out.baseAddress else { return }
+            var consumed = 0
+            // speexdsp works in blocks and may return early: go on until the input is used up.
+            while consumed < input.count {
+                var inLength = UInt32(input.count - consumed)
+                var outLength = UInt32(capacity - initialized)
+                speex_resampler_process_int(state, 0, source + consumed, &inLength, target + initialized, &outLength)
+                if inLength == 0 { break }
+                consumed += Int(inLength)
+                initialized += Int(outLength)
+            }
+            assert(consumed == input.count, "output capacity too small for the resampling ratio")
+        }
+    }
+
+    public func process(_ input: [Int16]) -> [Int16] {
+        input.withUnsafeBufferPointer { process($0) }
+    }
+
+    /// Ends the stream: returns the samples still held in the filter (`outputLatency` of them,
+    /// give or take one) and resets the state for a new stream.
+    public func flush() -> [Int16] {
+        let tail = process([Int16](repeating: 0, count: inputLatency))
+        reset()
+        return tail
+    }
+
+    /// Forgets the stream so far (for a new, unrelated stream).
+    public func reset() {
+        speex_resampler_reset_mem(state)
+    }
+}
