@@ -44,6 +44,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Audio path benchmark: swift run -c release audio-bench (see docs/bench-audio.md).
+        .executableTarget(name: "audio-bench", dependencies: ["Audio", "CWebRTCVAD"]),
 
         // Tests (Swift Testing).
         .testTarget(name: "WebSocketServerTests", dependencies: ["WebSocketServer"]),

@@ -23,7 +23,8 @@ import Testing
         var description: String {
             let lead = leadMs.isEmpty ? "-" : "\(leadMs.min()!)...\(leadMs.max()!)"
             let tail = tailMs.isEmpty ? "-" : "\(tailMs.min()!)...\(tailMs.max()!)"
-            return "\(track): found once \(foundOnce)/\(truths), missed \(missed), split \(split), merged \(merged), "
+            return "\(track): phrases in one utterance \(foundOnce)/\(truths), missed \(missed), split \(split), "
+                + "utterances holding several phrases \(merged), "
                 + "false alarms \(falseAlarms), clipped \(clipped) (lost \(lostAtStartMs) ms at start, \(lostAtEndMs) ms at end), "
                 + "discarded \(discarded), cut at clip_max \(maximumLength), audio before speech \(lead) ms, after \(tail) ms"
         }
@@ -88,9 +89,15 @@ import Testing
         #expect(score.perfect, "\(score)")
     }
 
-    @Test func figuresAt10dB() throws {
+    /// At 10 dB SNR the segmenter is not perfect; these are the figures BENCHMARKS.md
+    /// reports. What must hold even there: no speech is missed or clipped, and noise alone
+    /// never becomes an utterance.
+    @Test(arguments: [2, 3])
+    func figuresAt10dB(sensitivity: Int) throws {
         for track in Fixtures.snr10 {
-            print(try Self.score(track))
+            let score = try Self.score(track, configuration: .init(sensitivity: sensitivity))
+            print("sensitivity \(sensitivity): \(score)")
+            #expect(score.missed == 0 && score.clipped == 0 && score.falseAlarms == 0, "\(score)")
         }
     }
 }

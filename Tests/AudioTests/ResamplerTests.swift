@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+@testable import Audio
+
+@Suite struct ResamplerTests {
+    static let pairs = [(8000, 16000), (16000, 8000), (24000, 16000), (16000, 24000), (8000, 24000), (24000, 8000)]
+
+    static func sine(_ frequency: Double, rate: Int, seconds: Double, amplitude: Double = 10_000) -> [Int16] {
+        (0 ..< Int(Double(rate) * seconds)).map { Int16((amplitude * sin(2 * .pi * frequency * Double($0) / Double(rate))).rounded()) }
+    }
+
+    static func rms(_ x: ArraySlice<Int16>) -> Double {
+        (x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(x.count)).squareRoot()
+    }
+
+    /// Gain in dB of a tone through the resampler, measured on the middle of the output
+    /// (away from the filter's start-up and the end).
+    static func gain(_ frequency: Double, from: Int, to: Int) throws -> Double {
+        let input = sine(frequency, rate: from, seconds: 1)
+        let resampler = try Resampler(from: from, to: to)
+        let output = resampler.process(input) + resampler.flush()
+        let middle = output[output.count / 4 ..< output.count * 3 / 4]
+        return 20 * log10(rms(middle) / rms(input[...]))
+    }
+
+    @Test(arguments: pairs)
+    func passbandToneKeepsItsAmplitude(from: Int, to: Int) throws {
+        let nyquist = Double(min(from, to)) / 2
+        for frequency in [200.0, 1000, nyquist * 0.75] {
+            let gain = try Self.gain(frequency, from: from, to: to)
+            #expect(abs(gain) <= 0.5, "\(from)->\(to) Hz, \(frequency) Hz tone: \(gain) dB")
+        }
+    }
+
+    @Test(arguments: pairs.filter { $0.1 < $0.0 })
+    func toneAboveTheNewNyquistIsAttenuated(from: Int, to: Int) throws {
+        let nyquist = Double(to) / 2
+        for frequency in [nyquist * 1.1, nyquist * 1.25, nyquist * 1.5] where frequency < Double(from) / 2 {
+            let gain = try Self.gain(frequency, from: from, to: to)
+            #expect(gain <= -50, "\(from)->\(to) Hz, \(frequency) Hz tone: \(gain) dB")
+        }
+    }
+
+    /// State carries across chunks: any chunking gives the samples of one call.
+    @Test(arguments: pairs)
+    func chunkedEqualsOneShot(from: Int, to: Int) throws {
+        var random = SplitMix64(seed: UInt64(from * 31 + to))
+        let input = (0 ..< from * 2).map { _ in Int16(truncatingIfNeeded: random.next() >> 48) / 4 }
+        let whole = try Resampler(from: from, to: to)
+        let expected = whole.process(input) + whole.flush()
+        #expect(expected.count >= input.count * to / from)
+
+        for maxChunk in [1, 7, 160, 1001] {
+            let chunked = try Resampler(from: from, to: to)
+            var output: [Int16] = []
+            var start = 0
+            while start < input.count {
+                let end = min(input.count, start + 1 + Int(random.next() % UInt64(maxChunk)))
+                output += chunked.process(Array(input[start ..< end]))
+                start = end
+            }
+            output += chunked.flush()
+            #expect(output == expected, "\(from)->\(to) chunks of 1...\(maxChunk)")
+        }
+    }
+
+    /// 20 ms in, 20 ms out, every frame: the connector can feed the segmenter directly.
+    @Test(arguments: pairs)
+    func framesKeepTheirLength(from: Int, to: Int) throws {
+        let resampler = try Resampler(from: from, to: to)
+        let frame = Self.sine(700, rate: from, seconds: 0.02)
+        for _ in 0 ..< 100 {
+            #expect(resampler.process(frame).count == to / 50)
+        }
+        #expect(resampler.process([Int16]()).isEmpty)
+    }
+
+    /// The output is the input delayed by `outputLatency`: compare with the ideal tone.
+    @Test func outputIsDelayedByTheStatedLatency() throws {
+        let resampler = try Resampler(from: 8000, to: 16000)
+        let output = resampler.process(Self.sine(500, rate: 8000, seconds: 0.5))
+        let ideal = Self.sine(500, rate: 16000, seconds: 1)
+        let latency = resampler.outputLatency
+        #expect(latency > 0)
+        let error = (2000 ..< 6000).map { abs(Double(output[$0]) - Double(ideal[$0 - latency])) }.max() ?? .infinity
+        #expect(error < 100, "max error \(error) against a 10000 amplitude tone")
+        // A flush ends the stream and resets: the same input gives the same output again.
+        _ = resampler.flush()
+        #expect(resampler.process(Self.sine(500, rate: 8000, seconds: 0.5)) == output)
+    }
+
+    @Test func rejectsInvalidSettings() {
+        #expect(throws: Resampler.Error.invalidRate(0)) { try Resampler(from: 0, to: 16000) }
+        #expect(throws: Resampler.Error.invalidRate(500_000)) { try Resampler(from: 8000, to: 500_000) }
+        #expect(throws: Resampler.Error.invalidQuality(11)) { try Resampler(from: 8000, to: 16000, quality: 11) }
+        #expect(throws: Resampler.Error.invalidQuality(-1)) { try Resampler(from: 8000, to: 16000, quality: -1) }
+    }
+}
+
+/// A small seeded generator (Steele, Lea, Flood: SplitMix64) for reproducible test signals.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
