@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C modules: declarations and tiny shims over Debian's libraries.
@@ -33,9 +35,17 @@ let package = Package(
         // Test support: an in-process Amazon Lex stand-in (HTTP on loopback).
         .target(name: "LexStandIn", dependencies: ["Lex", "COpenSSL"]),
 
+        // The product: routes, call parameters, CallSession, configuration, events, metrics.
+        .target(name: "Connector", dependencies: [
+            "WebSocketServer", "Audio", "Lex",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+
         // Executables.
         .executableTarget(name: "lexconnector", dependencies: [
-            "WebSocketServer",
+            "Connector", "WebSocketServer", "Lex",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -49,6 +59,7 @@ let package = Package(
 
         // Tests (Swift Testing).
         .testTarget(name: "WebSocketServerTests", dependencies: ["WebSocketServer"]),
+        .testTarget(name: "ConnectorTests", dependencies: ["Connector", "LexStandIn", "WebSocketServer", "Audio", "Lex"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LexTests", dependencies: ["Lex", "LexStandIn"], resources: [.copy("Vectors")]),
     ],

@@ -1,0 +1,274 @@
+import Foundation
+import Lex
+import Logging
+
+/// An invalid configuration file: which file, which line, what is wrong.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var file: String
+    public var line: Int
+    public var reason: String
+    public var description: String { line > 0 ? "\(file):\(line): \(reason)" : "\(file): \(reason)" }
+}
+
+/// Everything `lexmo.conf` can say. Every key, its default and its meaning are documented in
+/// `lexmo.conf.template`; the defaults here are the same.
+public struct LexmoConfiguration: Sendable {
+    public struct Server: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8000
+        /// 0: one per core.
+        public var eventLoops = 0
+        public var reusePort = false
+        public var maxCalls = 2000
+        public var maxMessageBytes = 64 * 1024
+    }
+
+    public struct LexSettings: Sendable {
+        public var region = "us-east-1"
+        public var endpointV1 = "https://runtime.lex.{region}.amazonaws.com"
+        public var endpointV2 = "https://runtime-v2-lex.{region}.amazonaws.com"
+        public var timeoutMs = 15_000
+        public var connectTimeoutMs = 3_000
+        public var maxAttempts = 3
+        public var caFile: String?
+    }
+
+    public struct VADDefaults: Sendable {
+        public var sensitivity = 2
+        public var silenceTime = 400
+        public var clipMin = 200
+        public var clipMax = 10_000
+        public var preRoll = 300
+    }
+
+    public struct Call: Sendable {
+        public var bargeIn = true
+        /// How long audio may arrive before a valid start message.
+        public var startTimeoutMs = 1_000
+        /// Seconds without an inbound frame before the call is closed (0: never).
+        public var idleTimeout = 30
+        /// Longest call, in seconds (0: no limit).
+        public var maxDuration = 4 * 3600
+        /// Close with 1000 after the reply that ends the conversation (V1 Fulfilled/Failed, V2 Close).
+        public var closeOnFinal = false
+        /// A WAV file played when Lex fails.
+        public var fallbackPrompt: String?
+        /// A pause that ends DTMF input.
+        public var dtmfTimeoutMs = 2_000
+        /// Utterances kept while Lex is busy; older ones beyond this are dropped (logged, counted).
+        public var maxQueuedUtterances = 3
+    }
+
+    public struct Events: Sendable {
+        public var webhookURL: String?
+        public var secret: Secret?
+        public var timeoutMs = 5_000
+    }
+
+    public enum LogFormat: String, Sendable { case text, json }
+
+    public struct LogSettings: Sendable {
+        public var level: Logger.Level = .info
+        public var format: LogFormat = .text
+        public var file: String?
+    }
+
+    public struct Debug: Sendable {
+        public var recordDirectory: String?
+    }
+
+    public var server = Server()
+    public var lex = LexSettings()
+    public var vad = VADDefaults()
+    public var call = Call()
+    public var events = Events()
+    public var log = LogSettings()
+    public var debug = Debug()
+
+    public init() {}
+
+    /// Reads and parses a file.
+    public static func load(path: String) throws(ConfigurationError) -> LexmoConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(file: path, line: 0, reason: "cannot read the file (missing or not readable)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(file: path, line: 0, reason: "the file is not UTF-8 text")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses INI text: `[section]`, `key = value`, `#` or `;` comments. Unknown sections and
+    /// keys are errors, so a typo never goes unnoticed.
+    public static func parse(_ text: String, file: String = "lexmo.conf") throws(ConfigurationError) -> LexmoConfiguration {
+        var config = LexmoConfiguration()
+        var section = ""
+        var seen = Set<String>()
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let lineNumber = index + 1
+            let line = stripComment(rawLine).trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty { continue }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]") else { throw ConfigurationError(file: file, line: lineNumber, reason: "section header must end with ]") }
+                section = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces).lowercased()
+                guard settings[section] != nil else {
+                    throw ConfigurationError(file: file, line: lineNumber, reason: "unknown section [\(section)]; known: \(settings.keys.sorted().map { "[\($0)]" }.joined(separator: ", "))")
+                }
+                continue
+            }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw ConfigurationError(file: file, line: lineNumber, reason: "expected `key = value`")
+            }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
+            guard !section.isEmpty, let keys = settings[section] else {
+                throw ConfigurationError(file: file, line: lineNumber, reason: "`\(key)` is outside any [section]")
+            }
+            guard let setter = keys[key] else {
+                throw ConfigurationError(file: file, line: lineNumber, reason: "unknown key `\(key)` in [\(section)]; known: \(keys.keys.sorted().joined(separator: ", "))")
+            }
+            guard seen.insert("\(section).\(key)").inserted else {
+                throw ConfigurationError(file: file, line: lineNumber, reason: "`\(key)` is set twice in [\(section)]")
+            }
+            if let problem = setter(&config, value) {
+                throw ConfigurationError(file: file, line: lineNumber, reason: "[\(section)] \(key) = \(key == "secret" ? "<redacted>" : value): \(problem)")
+            }
+        }
+        if let problem = config.validate() { throw ConfigurationError(file: file, line: 0, reason: problem) }
+        return config
+    }
+
+    /// `HOST` and `PORT` from the environment override `[lexmo]`, as the original connector did.
+    public mutating func applyEnvironment(_ environment: [String: String]) throws(ConfigurationError) {
+        if let host = environment["HOST"], !host.isEmpty { server.host = host }
+        if let port = environment["PORT"], !port.isEmpty {
+            guard let p = Int(port), (0...65535).contains(p) else {
+                throw ConfigurationError(file: "environment", line: 0, reason: "PORT=\(port) is not a port number (0-65535)")
+            }
+            server.port = p
+        }
+    }
+
+    /// Cross-key checks.
+    func validate() -> String? {
+        if vad.clipMin >= vad.clipMax { return "[vad] clip_min (\(vad.clipMin)) must be below clip_max (\(vad.clipMax))" }
+        for (name, template) in [("endpoint_v1", lex.endpointV1), ("endpoint_v2", lex.endpointV2)] {
+            guard template.hasPrefix("https://") || template.hasPrefix("http://") else {
+                return "[lex] \(name) must be an http:// or https:// URL template"
+            }
+        }
+        return nil
+    }
+
+    private static func stripComment<S: StringProtocol>(_ line: S) -> String {
+        let s = String(line)
+        let trimmed = s.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { return "" }
+        // An inline comment needs whitespace before it, so URLs with # survive.
+        for marker in [" #", "\t#", " ;", "\t;"] {
+            if let r = s.range(of: marker) { return String(s[..<r.lowerBound]) }
+        }
+        return s
+    }
+
+    typealias Setter = @Sendable (inout LexmoConfiguration, String) -> String?
+
+    private static let settings: [String: [String: Setter]] = [
+        "lexmo": [
+            "host": { c, v in v.isEmpty ? "must not be empty" : { c.server.host = v; return nil }() },
+            "bind": { c, v in v.isEmpty ? "must not be empty" : { c.server.host = v; return nil }() },
+            "port": int(0...65535) { $0.server.port = $1 },
+            "event_loops": int(0...256) { $0.server.eventLoops = $1 },
+            "reuse_port": bool { $0.server.reusePort = $1 },
+            "max_calls": int(1...1_000_000) { $0.server.maxCalls = $1 },
+            "max_message_bytes": int(1024...(64 << 20)) { $0.server.maxMessageBytes = $1 },
+        ],
+        "lex": [
+            "region": { c, v in isRegion(v) ? { c.lex.region = v; return nil }() : "not an AWS region name such as us-east-1" },
+            "endpoint_v1": { c, v in c.lex.endpointV1 = v; return nil },
+            "endpoint_v2": { c, v in c.lex.endpointV2 = v; return nil },
+            "timeout_ms": int(100...300_000) { $0.lex.timeoutMs = $1 },
+            "connect_timeout_ms": int(100...60_000) { $0.lex.connectTimeoutMs = $1 },
+            "max_attempts": int(1...10) { $0.lex.maxAttempts = $1 },
+            "ca_file": { c, v in
+                if v.isEmpty { c.lex.caFile = nil; return nil }
+                guard FileManager.default.isReadableFile(atPath: v) else { return "file not found or not readable" }
+                c.lex.caFile = v
+                return nil
+            },
+        ],
+        "vad": [
+            "sensitivity": int(0...3) { $0.vad.sensitivity = $1 },
+            "silence_time": int(20...10_000) { $0.vad.silenceTime = $1 },
+            "clip_min": int(0...15_000) { $0.vad.clipMin = $1 },
+            "clip_max": int(100...15_000) { $0.vad.clipMax = $1 },
+            "pre_roll": int(0...1_000) { $0.vad.preRoll = $1 },
+        ],
+        "call": [
+            "barge_in": bool { $0.call.bargeIn = $1 },
+            "start_timeout_ms": int(100...60_000) { $0.call.startTimeoutMs = $1 },
+            "idle_timeout": int(0...86_400) { $0.call.idleTimeout = $1 },
+            "max_duration": int(0...86_400 * 7) { $0.call.maxDuration = $1 },
+            "close_on_final": bool { $0.call.closeOnFinal = $1 },
+            "fallback_prompt": { c, v in
+                if v.isEmpty { c.call.fallbackPrompt = nil; return nil }
+                guard FileManager.default.isReadableFile(atPath: v) else { return "file not found or not readable" }
+                c.call.fallbackPrompt = v
+                return nil
+            },
+            "dtmf_timeout_ms": int(200...30_000) { $0.call.dtmfTimeoutMs = $1 },
+            "max_queued_utterances": int(0...20) { $0.call.maxQueuedUtterances = $1 },
+        ],
+        "events": [
+            "webhook_url": { c, v in
+                if v.isEmpty { c.events.webhookURL = nil; return nil }
+                guard v.hasPrefix("http://") || v.hasPrefix("https://") else { return "must be an http:// or https:// URL" }
+                c.events.webhookURL = v
+                return nil
+            },
+            "secret": { c, v in c.events.secret = v.isEmpty ? nil : Secret(v); return nil },
+            "timeout_ms": int(100...60_000) { $0.events.timeoutMs = $1 },
+        ],
+        "log": [
+            "level": { c, v in
+                guard let l = Logger.Level(rawValue: v.lowercased()) else { return "use trace, debug, info, notice, warning, error or critical" }
+                c.log.level = l
+                return nil
+            },
+            "format": { c, v in
+                guard let f = LogFormat(rawValue: v.lowercased()) else { return "use text or json" }
+                c.log.format = f
+                return nil
+            },
+            "file": { c, v in c.log.file = v.isEmpty ? nil : v; return nil },
+        ],
+        "debug": [
+            "record_dir": { c, v in c.debug.recordDirectory = v.isEmpty ? nil : v; return nil },
+        ],
+    ]
+
+    private static func int(_ range: ClosedRange<Int>, _ set: @escaping @Sendable (inout LexmoConfiguration, Int) -> Void) -> Setter {
+        { c, v in
+            guard let n = Int(v) else { return "not a whole number" }
+            guard range.contains(n) else { return "must be between \(range.lowerBound) and \(range.upperBound)" }
+            set(&c, n)
+            return nil
+        }
+    }
+
+    private static func bool(_ set: @escaping @Sendable (inout LexmoConfiguration, Bool) -> Void) -> Setter {
+        { c, v in
+            switch v.lowercased() {
+            case "true", "yes", "on", "1": set(&c, true)
+            case "false", "no", "off", "0": set(&c, false)
+            default: return "use true or false"
+            }
+            return nil
+        }
+    }
+
+    static func isRegion(_ s: String) -> Bool {
+        !s.isEmpty && s.count <= 32 && s.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
+    }
+}

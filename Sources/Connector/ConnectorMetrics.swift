@@ -1,0 +1,80 @@
+import Metrics
+import Prometheus
+import Synchronization
+
+/// The connector's metrics (swift-metrics, exported in Prometheus text format on `/metrics`).
+/// Counters on the audio path are batched per pacing tick, not incremented per frame.
+public final class ConnectorMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    private let active = Atomic<Int>(0)
+    let callsActive: Metrics.Recorder
+    let callsTotal: Metrics.Counter
+    let framesPlayed: Metrics.Counter
+    let framesLate: Metrics.Counter
+    let framesReceived: Metrics.Counter
+    let lexLatency: Metrics.Timer
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        factory = PrometheusMetricsFactory(registry: registry)
+        callsActive = Metrics.Recorder(label: "lexconnector_calls_active", factory: factory)
+        callsTotal = Metrics.Counter(label: "lexconnector_calls_total", factory: factory)
+        framesPlayed = Metrics.Counter(label: "lexconnector_frames_played_total", factory: factory)
+        framesLate = Metrics.Counter(label: "lexconnector_frames_late_total", factory: factory)
+        framesReceived = Metrics.Counter(label: "lexconnector_frames_received_total", factory: factory)
+        lexLatency = Metrics.Timer(label: "lexconnector_lex_latency_seconds", preferredDisplayUnit: .seconds, factory: factory)
+    }
+
+    func callStarted() {
+        callsTotal.increment()
+        callsActive.record(active.add(1, ordering: .relaxed).newValue)
+    }
+
+    func callEnded() {
+        callsActive.record(active.subtract(1, ordering: .relaxed).newValue)
+    }
+
+    func utterance(_ reason: String) {
+        Metrics.Counter(label: "lexconnector_utterances_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
+
+    func lexRequest(api: String, status: String) {
+        Metrics.Counter(label: "lexconnector_lex_requests_total", dimensions: [("api", api), ("status", status)], factory: factory).increment()
+    }
+
+    func error(_ kind: String) {
+        Metrics.Counter(label: "lexconnector_errors_total", dimensions: [("kind", kind)], factory: factory).increment()
+    }
+
+    func badInput(_ kind: String) {
+        Metrics.Counter(label: "lexconnector_bad_input_total", dimensions: [("kind", kind)], factory: factory).increment()
+    }
+
+    func event(_ outcome: String) {
+        Metrics.Counter(label: "lexconnector_webhook_events_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+
+    /// Prometheus text exposition.
+    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+}
+
+extension Metrics.Timer {
+    convenience init(label: String, preferredDisplayUnit: TimeUnit, factory: PrometheusMetricsFactory) {
+        let handler = factory.makeTimer(label: label, dimensions: [])
+        self.init(label: label, dimensions: [], handler: handler)
+        _ = preferredDisplayUnit
+    }
+}
+
+extension Metrics.Counter {
+    convenience init(label: String, dimensions: [(String, String)] = [], factory: PrometheusMetricsFactory) {
+        self.init(label: label, dimensions: dimensions, handler: factory.makeCounter(label: label, dimensions: dimensions))
+    }
+}
+
+extension Metrics.Recorder {
+    convenience init(label: String, factory: PrometheusMetricsFactory) {
+        self.init(label: label, dimensions: [], aggregate: false, handler: factory.makeRecorder(label: label, dimensions: [], aggregate: false))
+    }
+}

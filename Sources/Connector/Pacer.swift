@@ -1,0 +1,47 @@
+import Dispatch
+import WebSocketServer
+
+/// Something the loop's pacing tick serves every 20 ms.
+protocol PacedSession: AnyObject {
+    /// `now` is the tick's monotonic time in nanoseconds.
+    func tick(now: UInt64)
+}
+
+/// One 20 ms timer per event loop that serves every call on it (not one timer per call).
+/// Confined to its loop's queue.
+final class Pacer: @unchecked Sendable {
+    static let frameNanoseconds: UInt64 = 20_000_000
+    let loop: EventLoop
+    private var sessions: [ObjectIdentifier: PacedSession] = [:]
+    private var timer: DispatchSourceTimer?
+
+    init(loop: EventLoop) { self.loop = loop }
+
+    func add(_ session: PacedSession) {
+        loop.assertOnLoop()
+        sessions[ObjectIdentifier(session)] = session
+        if timer == nil {
+            let t = DispatchSource.makeTimerSource(flags: .strict, queue: loop.queue)
+            t.schedule(deadline: .now() + .milliseconds(20), repeating: .milliseconds(20), leeway: .milliseconds(1))
+            t.setEventHandler { [weak self] in self?.fire() }
+            t.resume()
+            timer = t
+        }
+    }
+
+    func remove(_ session: PacedSession) {
+        loop.assertOnLoop()
+        sessions[ObjectIdentifier(session)] = nil
+        if sessions.isEmpty {
+            timer?.cancel()
+            timer = nil
+        }
+    }
+
+    var count: Int { sessions.count }
+
+    private func fire() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        for s in Array(sessions.values) { s.tick(now: now) }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Lex
+
+/// The call's parameters, from the first text message Vonage sends: its own fields
+/// (`content-type`) plus the NCCO `headers`, flattened into the same JSON object.
+public struct StartParameters: Sendable, CustomStringConvertible {
+    public var sampleRate: Int
+    public var credentials: AWSCredentials
+    public var region: String
+    public var sensitivity: Int
+    public var silenceTime: Int
+    public var clipMin: Int
+    public var clipMax: Int
+    public var webhookURL: String?
+    public var clientId: String?
+    public var bargeIn: Bool
+    public var welcomeText: String?
+    public var sessionAttributes: [String: String]
+    public var requestAttributes: [String: String]
+
+    /// Frame size in bytes for 20 ms at the call's rate.
+    public var frameBytes: Int { sampleRate / 50 * 2 }
+
+    /// Never shows the secret or the session token.
+    public var description: String {
+        "rate=\(sampleRate) region=\(region) key=\(credentials.accessKeyId) sensitivity=\(sensitivity) silence_time=\(silenceTime) clip_min=\(clipMin) clip_max=\(clipMax) barge_in=\(bargeIn) client_id=\(clientId ?? "-")"
+    }
+
+    /// Parses the start message. `defaults` supplies the region and the VAD and call defaults.
+    public static func parse(_ text: String, defaults: LexmoConfiguration) -> Result<StartParameters, StartParametersError> {
+        guard let data = text.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data), let json = object as? [String: Any] else {
+            return .failure(.init("the first text message must be a JSON object"))
+        }
+        if let event = json["event"] as? String, event != "websocket:connected" {
+            return .failure(.init("expected the websocket:connected event first, got \(event)"))
+        }
+        guard let contentType = json["content-type"] as? String else {
+            return .failure(.init("content-type is missing (expected audio/l16;rate=8000, 16000 or 24000)"))
+        }
+        guard let rate = sampleRate(fromContentType: contentType) else {
+            return .failure(.init("content-type \(contentType) is not supported (expected audio/l16;rate=8000, 16000 or 24000)"))
+        }
+        guard let key = json["aws_key"] as? String, !key.isEmpty else { return .failure(.init("aws_key is missing")) }
+        guard key.count <= 128, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+            return .failure(.init("aws_key must be letters and digits (an AWS access key id)"))
+        }
+        guard let secret = json["aws_secret"] as? String, !secret.isEmpty else { return .failure(.init("aws_secret is missing")) }
+        let token = json["aws_session_token"] as? String
+        let region = (json["aws_region"] as? String) ?? defaults.lex.region
+        guard LexmoConfiguration.isRegion(region) else { return .failure(.init("aws_region \(region) is not an AWS region name")) }
+
+        var p = StartParameters(
+            sampleRate: rate,
+            credentials: AWSCredentials(accessKeyId: key, secretAccessKey: Secret(secret), sessionToken: token.flatMap { $0.isEmpty ? nil : Secret($0) }),
+            region: region,
+            sensitivity: defaults.vad.sensitivity, silenceTime: defaults.vad.silenceTime,
+            clipMin: defaults.vad.clipMin, clipMax: defaults.vad.clipMax,
+            webhookURL: defaults.events.webhookURL, clientId: nil, bargeIn: defaults.call.bargeIn,
+            welcomeText: nil, sessionAttributes: [:], requestAttributes: [:])
+        do {
+            if let v = try int(json, "sensitivity", 0...3) { p.sensitivity = v }
+            if let v = try int(json, "silence_time", 20...10_000) { p.silenceTime = v }
+            if let v = try int(json, "clip_min", 0...15_000) { p.clipMin = v }
+            if let v = try int(json, "clip_max", 100...15_000) { p.clipMax = v }
+            if p.clipMin >= p.clipMax { throw StartParametersError("clip_min (\(p.clipMin)) must be below clip_max (\(p.clipMax))") }
+            if let v = try bool(json, "barge_in") { p.bargeIn = v }
+            if let v = json["webhook_url"] {
+                guard let s = v as? String, s.hasPrefix("http://") || s.hasPrefix("https://") else {
+                    throw StartParametersError("webhook_url must be an http:// or https:// URL")
+                }
+                p.webhookURL = s
+            }
+            if let v = json["client_id"] { p.clientId = v as? String ?? "\(v)" }
+            if let v = json["welcome_text"] {
+                guard let s = v as? String, !s.isEmpty, s.utf8.count <= 1024 else {
+                    throw StartParametersError("welcome_text must be a non-empty string of at most 1024 bytes")
+                }
+                p.welcomeText = s
+            }
+            p.sessionAttributes = try attributes(json, "session_attributes")
+            p.requestAttributes = try attributes(json, "request_attributes")
+        } catch let e as StartParametersError {
+            return .failure(e)
+        } catch {
+            return .failure(.init("\(error)"))
+        }
+        return .success(p)
+    }
+
+    /// `audio/l16;rate=16000` → 16000 (8000, 16000 and 24000 only).
+    public static func sampleRate(fromContentType s: String) -> Int? {
+        let parts = s.lowercased().split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.first == "audio/l16" else { return nil }
+        for p in parts.dropFirst() where p.hasPrefix("rate=") {
+            if let r = Int(p.dropFirst(5)), [8000, 16000, 24000].contains(r) { return r }
+            return nil
+        }
+        return nil
+    }
+
+    private static func int(_ json: [String: Any], _ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+        guard let v = json[key] else { return nil }
+        let n: Int?
+        if let s = v as? String { n = Int(s.trimmingCharacters(in: .whitespaces)) } else if let num = v as? NSNumber, !(v is Bool) { n = num.intValue } else { n = nil }
+        guard let value = n, range.contains(value) else {
+            throw StartParametersError("\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    private static func bool(_ json: [String: Any], _ key: String) throws -> Bool? {
+        guard let v = json[key] else { return nil }
+        if let b = v as? Bool { return b }
+        if let s = v as? String {
+            switch s.lowercased() {
+            case "true", "yes", "on", "1": return true
+            case "false", "no", "off", "0": return false
+            default: break
+            }
+        }
+        throw StartParametersError("\(key) must be true or false")
+    }
+
+    /// A JSON object (or a string holding one) whose values become strings.
+    private static func attributes(_ json: [String: Any], _ key: String) throws -> [String: String] {
+        guard var v = json[key] else { return [:] }
+        if let s = v as? String, let d = s.data(using: .utf8), let o = try? JSONSerialization.jsonObject(with: d) { v = o }
+        guard let object = v as? [String: Any] else { throw StartParametersError("\(key) must be a JSON object") }
+        var out: [String: String] = [:]
+        for (k, value) in object {
+            switch value {
+            case let s as String: out[k] = s
+            case let n as NSNumber: out[k] = n.stringValue
+            default:
+                guard JSONSerialization.isValidJSONObject(value), let d = try? JSONSerialization.data(withJSONObject: value) else {
+                    throw StartParametersError("\(key).\(k) must be a string, number or JSON value")
+                }
+                out[k] = String(decoding: d, as: UTF8.self)
+            }
+        }
+        return out
+    }
+}
+
+public struct StartParametersError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
