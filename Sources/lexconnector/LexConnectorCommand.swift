@@ -1,0 +1,68 @@
+import ArgumentParser
+import Connector
+import Dispatch
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `lexconnector --config lexmo.conf`: the server daemon.
+@main
+struct LexConnectorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lexconnector",
+        abstract: "Connects Vonage Voice API WebSocket calls to Amazon Lex bots.",
+        version: LexconnectorVersion.string)
+
+    @Option(name: .shortAndLong, help: "Configuration file (INI, see lexmo.conf.template).")
+    var config: String = "lexmo.conf"
+
+    @Flag(name: .long, help: "Check the configuration file and exit (0 when valid).")
+    var checkConfig = false
+
+    @Flag(name: .short, help: "More logging: -v is debug, -vv is trace (overrides [log] level).")
+    var verbose: Int
+
+    func run() throws {
+        var settings: LexmoConfiguration
+        do {
+            settings = try LexmoConfiguration.load(path: config)
+            try settings.applyEnvironment(ProcessInfo.processInfo.environment)
+        } catch {
+            FileHandle.standardError.write(Data("lexconnector: invalid configuration: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        if checkConfig {
+            print("\(config): OK (listening on \(settings.server.host):\(settings.server.port), Lex region \(settings.lex.region))")
+            return
+        }
+        let level: Logger.Level = verbose >= 2 ? .trace : verbose == 1 ? .debug : settings.log.level
+        LogSetup.bootstrap(level: level, format: settings.log.format)
+        let logger = Logger(label: "lexconnector")
+        let connector: Connector
+        do {
+            connector = try Connector(configuration: settings, logger: logger)
+            try connector.start()
+        } catch {
+            logger.critical("could not start: \(error)")
+            throw ExitCode(1)
+        }
+        var signals: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            _ = Glibc.signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
+            source.setEventHandler {
+                logger.info("signal \(sig): stopping")
+                connector.stop(drainTimeout: 0) { Glibc.exit(0) }
+            }
+            source.resume()
+            signals.append(source)
+        }
+        withExtendedLifetime(signals) { dispatchMain() }
+    }
+}
+
+enum LexconnectorVersion {
+    static let string = "0.1.0"
+}
