@@ -72,6 +72,11 @@ public struct SigV4Signer: Sendable {
 
     public static let algorithm = "AWS4-HMAC-SHA256"
 
+    /// Lower-case hex SHA-256 of `bytes` (a payload hash).
+    public static func hexSHA256(_ bytes: [UInt8]) -> String {
+        Digest.hex(Digest.sha256(bytes))
+    }
+
     /// Headers never signed (botocore's list): hop-by-hop headers, ones that
     /// proxies rewrite, and `Authorization` itself.
     static let unsignedHeaderNames: Set<String> = [
