@@ -61,7 +61,9 @@ let package = Package(
         .testTarget(name: "WebSocketServerTests", dependencies: ["WebSocketServer"]),
         .testTarget(name: "ConnectorTests", dependencies: ["Connector", "LexStandIn", "WebSocketServer", "Audio", "Lex"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LexTests", dependencies: ["Lex", "LexStandIn"], resources: [.copy("Vectors")]),
+        .testTarget(name: "LexTests", dependencies: [
+            "Lex", "LexStandIn", .product(name: "Logging", package: "swift-log"),
+        ], resources: [.copy("Vectors")]),
     ],
     swiftLanguageModes: [.v6]
 )
