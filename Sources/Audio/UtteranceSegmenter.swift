@@ -59,6 +59,7 @@ public final class UtteranceSegmenter {
         case unsupportedSampleRate(Int)
         case invalidParameter(name: String, value: String, expected: String)
         case wrongFrameLength(samples: Int, expected: Int)
+        case detectorUnavailable(VoiceActivityDetector.Error)
 
         public var description: String {
             switch self {
@@ -68,6 +69,8 @@ public final class UtteranceSegmenter {
                 "segmenter parameter \(name)=\(value) is invalid: expected \(expected)"
             case .wrongFrameLength(let samples, let expected):
                 "segmenter frame of \(samples) samples is not 20 ms: expected \(expected) samples"
+            case .detectorUnavailable(let error):
+                "segmenter has no voice activity detector: \(error)"
             }
         }
     }
@@ -113,7 +116,7 @@ public final class UtteranceSegmenter {
         do {
             detector = try VoiceActivityDetector(sampleRate: sampleRate, mode: config.sensitivity)
         } catch {
-            throw .invalidParameter(name: "sensitivity", value: "\(config.sensitivity)", expected: error.description)
+            throw .detectorUnavailable(error)
         }
         func frames(_ ms: Int) -> Int { (ms + 19) / 20 }
         self.sampleRate = sampleRate
@@ -184,7 +187,7 @@ public final class UtteranceSegmenter {
         if ringCount == capacity { ringStart = (ringStart + 1) % capacity } else { ringCount += 1 }
         decisions[slot] = voiced
         ring.withUnsafeMutableBufferPointer { ring in
-            _ = UnsafeMutableBufferPointer(rebasing: ring[slot * frameLength ..< (slot + 1) * frameLength]).initialize(from: frame)
+            _ = UnsafeMutableBufferPointer(rebasing: ring[slot * frameLength ..< (slot + 1) * frameLength]).update(fromContentsOf: frame)
         }
         guard voiced else { return false }
         // Frames of the trigger window, oldest first, as positions in the ring's order.
