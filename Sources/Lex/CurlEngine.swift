@@ -267,8 +267,10 @@ final class CurlEngine: @unchecked Sendable {
 
     /// One header line. Returns false to abort the transfer.
     fileprivate func headerLine(_ transfer: Transfer, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var line = Substring(String(decoding: bytes, as: UTF8.self))
-        while let last = line.last, last == "\r" || last == "\n" { line.removeLast() }
+        // Strip CR LF as bytes: "\r\n" is one Character, not two.
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == 0x0d || bytes[end - 1] == 0x0a { end -= 1 }
+        let line = Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self))
         if line.hasPrefix("HTTP/") {
             // A new response block (an interim 1xx may precede the final one).
             transfer.status = 0

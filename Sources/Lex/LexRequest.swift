@@ -121,6 +121,9 @@ public struct LexRequest: Sendable, Hashable {
             headers.append(HTTPHeader("Content-Type", contentType))
             headers.append(HTTPHeader("Response-Content-Type", "audio/pcm"))
             if let state = sessionStateJSON {
+                guard sessionAttributes.isEmpty else {
+                    throw .invalidRequest("set session attributes inside sessionStateJSON, not both")
+                }
                 guard (try? HeaderCoding.parseJSON(state)) is [String: Any] else {
                     throw .invalidRequest("sessionStateJSON is not a JSON object")
                 }
