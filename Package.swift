@@ -56,6 +56,8 @@ let package = Package(
         ]),
         // Audio path benchmark: swift run -c release audio-bench (see docs/bench-audio.md).
         .executableTarget(name: "audio-bench", dependencies: ["Audio", "CWebRTCVAD"]),
+        // Lex benchmark: swift run -c release lex-bench (see docs/bench-lex.md).
+        .executableTarget(name: "lex-bench", dependencies: ["Lex", "LexStandIn"]),
 
         // Tests (Swift Testing).
         .testTarget(name: "WebSocketServerTests", dependencies: ["WebSocketServer"]),
