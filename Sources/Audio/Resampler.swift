@@ -32,6 +32,8 @@ public final class Resampler {
     public let outputLatency: Int
     private let inputLatency: Int
     private let state: OpaquePointer
+    /// The first byte of a sample split across two `process(littleEndian:)` chunks.
+    private var pendingByte: UInt8?
 
     /// `quality` 0 to 10 (speexdsp's scale: 3 is its VoIP setting, 5 its desktop one). The
     /// default, 6, is the lowest that stays flat (within 0.2 dB) up to 90% of the lower
@@ -81,6 +83,18 @@ public final class Resampler {
         input.withUnsafeBufferPointer { process($0) }
     }
 
+    /// Resamples the next chunk of a stream of 16-bit little-endian PCM bytes (a Lex reply as
+    /// it arrives): a chunk may end in the middle of a sample, whose first byte is kept for
+    /// the next chunk.
+    public func process(littleEndian bytes: some Collection<UInt8>) -> [UInt8] {
+        var joined: [UInt8] = []
+        joined.reserveCapacity(bytes.count + 1)
+        if let pendingByte { joined.append(pendingByte) }
+        joined.append(contentsOf: bytes)
+        pendingByte = joined.count % 2 == 1 ? joined.removeLast() : nil
+        return PCM.littleEndianBytes(process(PCM.samples(littleEndian: joined)))
+    }
+
     /// Ends the stream: returns the samples still held in the filter (`outputLatency` of them,
     /// give or take one) and resets the state for a new stream.
     public func flush() -> [Int16] {
@@ -92,5 +106,6 @@ public final class Resampler {
     /// Forgets the stream so far (for a new, unrelated stream).
     public func reset() {
         speex_resampler_reset_mem(state)
+        pendingByte = nil
     }
 }

@@ -21,8 +21,10 @@ struct AudioBench {
         let tracks = [(8000, try track("speech8-pink20.wav")), (16000, try track("speech16-pink20.wav"))]
 
         print("## Audio path\n")
+        print("Command: `swift run -c release --scratch-path .build-audio audio-bench` (from the repository root).\n")
         print("Machine: \(cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores, "
-            + "\(ProcessInfo.processInfo.operatingSystemVersionString). Single thread; median of 15 interleaved runs.\n")
+            + "\(ProcessInfo.processInfo.operatingSystemVersionString); load average at start \(loadAverage()). "
+            + "Date: \(Date().formatted(.iso8601)). Single thread; median of 15 interleaved runs.\n")
         print("| 20 ms frame at | bare `WebRtcVad_Process` | `VoiceActivityDetector` | VAD + `UtteranceSegmenter` | ratio to bare |")
         print("|---|---|---|---|---|")
         for (rate, wav) in tracks {
@@ -134,6 +136,11 @@ struct AudioBench {
     }
 
     static func micro(_ seconds: Double) -> String { String(format: "%.2f µs", seconds * 1e6) }
+
+    static func loadAverage() -> String {
+        let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").prefix(3).joined(separator: " ")
+    }
 
     static func cpuModel() -> String {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),

@@ -98,6 +98,26 @@ import Testing
         }
     }
 
+    /// Bytes in chunks that split samples give the bytes of the samples resampled at once.
+    @Test func byteChunksMaySplitSamples() throws {
+        var random = SplitMix64(seed: 99)
+        let input = Self.sine(440, rate: 16000, seconds: 0.5)
+        let reference = try Resampler(from: 16000, to: 8000)
+        let expected = PCM.littleEndianBytes(reference.process(input))
+        let bytes = PCM.littleEndianBytes(input)
+        let resampler = try Resampler(from: 16000, to: 8000)
+        var output: [UInt8] = []
+        var start = 0
+        while start < bytes.count {
+            let end = min(bytes.count, start + 1 + Int(random.next() % 301))
+            output += resampler.process(littleEndian: bytes[start ..< end])
+            start = end
+        }
+        #expect(output == expected)
+        #expect(resampler.process(littleEndian: [0x34]).isEmpty, "half a sample waits")
+        #expect(resampler.process(littleEndian: [UInt8]()).isEmpty)
+    }
+
     /// 20 ms in, 20 ms out, every frame: the connector can feed the segmenter directly.
     @Test(arguments: pairs)
     func framesKeepTheirLength(from: Int, to: Int) throws {
