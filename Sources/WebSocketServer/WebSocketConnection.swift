@@ -270,7 +270,7 @@ public final class WebSocketConnection: @unchecked Sendable {
         default: break
         }
         if queuedOutputBytes == 0 {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            let n = bytes.withUnsafeBytes { sendNoSignal($0.baseAddress!, $0.count) }
             if n == bytes.count { return }
             if n < 0 {
                 let e = errno
@@ -286,6 +286,16 @@ public final class WebSocketConnection: @unchecked Sendable {
         } else {
             enqueue(bytes, offset: 0)
         }
+    }
+
+    /// `write` that reports a vanished peer as EPIPE instead of raising SIGPIPE (which would
+    /// kill the process: a client that closes while echoes are in flight must not do that).
+    private func sendNoSignal(_ pointer: UnsafeRawPointer, _ count: Int) -> Int {
+        #if canImport(Glibc)
+        return Glibc.send(fd, pointer, count, Int32(MSG_NOSIGNAL))
+        #else
+        return Darwin.write(fd, pointer, count)
+        #endif
     }
 
     private func enqueue(_ bytes: [UInt8], offset: Int) {
@@ -321,7 +331,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     private func writable() {
         while outputHead < output.count {
             let chunk = output[outputHead]
-            let n = chunk.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + outputOffset, $0.count - outputOffset) }
+            let n = chunk.withUnsafeBytes { sendNoSignal($0.baseAddress! + outputOffset, $0.count - outputOffset) }
             if n < 0 {
                 let e = errno
                 if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return }
