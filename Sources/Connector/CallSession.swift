@@ -46,6 +46,8 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         var inFlightFirstByteAt: UInt64 = 0
         /// Set on barge-in: the rest of the current reply is not played.
         var discardReply = false
+        /// Reply bytes still to drop: the resampler's filter delay, so a reply keeps its exact length.
+        var replySkipBytes = 0
         var sessionAttributes: [String: String]
         var playback: PlaybackBuffer
         var playing = false
@@ -305,6 +307,10 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         call.inFlightFirstByteAt = 0
         call.discardReply = false
         call.turnRecord = []
+        if let r = call.replyResampler {
+            r.reset()
+            call.replySkipBytes = r.outputLatency * 2
+        }
         let queue = env.pacer.loop.queue
         let api = route.api
         logger.debug("lex request", metadata: ["origin": "\(next.origin)", "queued_ms": "\((call.inFlightSentAt - next.queuedAt) / 1_000_000)"])
@@ -329,11 +335,23 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         guard let call = activeCall, !call.discardReply else { return }
         if call.inFlightFirstByteAt == 0 { call.inFlightFirstByteAt = Self.now() }
         if env.recorder != nil { call.turnRecord += chunk }
-        var pcm = chunk
-        if let r = call.replyResampler { pcm = PCM.littleEndianBytes(r.process(PCM.samples(littleEndian: chunk))) }
-        call.playback.append(pcm)
+        if let r = call.replyResampler {
+            appendReply(r.process(littleEndian: chunk), call)
+        } else {
+            call.playback.append(chunk)
+        }
         call.replyComplete = false
         startPlaybackIfReady(call)
+    }
+
+    /// Resampled reply audio, less the filter's leading delay.
+    private func appendReply(_ bytes: [UInt8], _ call: ActiveCall) {
+        if call.replySkipBytes >= bytes.count {
+            call.replySkipBytes -= bytes.count
+            return
+        }
+        call.playback.append(bytes[call.replySkipBytes...])
+        call.replySkipBytes = 0
     }
 
     private func startPlaybackIfReady(_ call: ActiveCall) {
@@ -371,7 +389,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
                 env.recorder?.record(samples: PCM.samples(littleEndian: call.turnRecord), rate: 16000, call: id, kind: "reply")
             }
             if !call.discardReply {
-                if let r = call.replyResampler { call.playback.append(PCM.littleEndianBytes(r.flush())) }
+                if let r = call.replyResampler { appendReply(PCM.littleEndianBytes(r.flush()), call) }
                 call.playback.finish()
                 call.replyComplete = true
                 startPlaybackIfReady(call)

@@ -28,7 +28,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         lexConfig.connectTimeout = Double(configuration.lex.connectTimeoutMs) / 1000
         lexConfig.maxAttempts = configuration.lex.maxAttempts
         lexConfig.caBundlePath = configuration.lex.caFile
-        lexConfig.logger = Logger(label: "lexconnector.lex")
+        lexConfig.logger = logger
         lexClient = LexClient(configuration: lexConfig)
         recorder = try configuration.debug.recordDirectory.map { try DebugRecorder(directory: $0, logger: logger) }
         prompt = try configuration.call.fallbackPrompt.map { try FallbackPrompt(path: $0) }
@@ -59,6 +59,13 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
             lexClient.shutdown()
             completion()
         }
+    }
+
+    /// What is alive right now: open calls, calls served by pacers, Lex requests in flight.
+    /// For tests and diagnostics; call from outside the event loops.
+    public func liveState() -> (webSockets: Int, pacedCalls: Int, lexRequests: Int) {
+        let paced = environments.reduce(0) { sum, env in sum + env.pacer.loop.queue.sync { env.pacer.count } }
+        return (server?.openWebSockets ?? 0, paced, lexClient.pendingRequestCount)
     }
 
     // MARK: - WebSocketServerDelegate
