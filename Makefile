@@ -20,7 +20,7 @@ APT_TEST := python3-venv espeak-ng sox
 # Python test tools (pinned).
 PIP_TEST := kosoku==0.1.0
 
-.PHONY: help deps deps-test build build-release run test unit-test autobahn fuzz clean
+.PHONY: help deps deps-test sigv4-suite build build-release run test unit-test autobahn fuzz bench clean
 
 help:
 	@echo "make run    - install what is missing, build, start lexconnector with $(CONFIG)"
@@ -57,7 +57,11 @@ build-release: deps
 run: build-release
 	$$($(SWIFT) build -c release --show-bin-path)/lexconnector --config $(CONFIG)
 
-unit-test: deps-test
+# The AWS SigV4 test suite ships in botocore's source distribution; fetched, never committed.
+sigv4-suite: deps-test
+	scripts/fetch-sigv4-suite.sh $(CACHE)
+
+unit-test: deps-test sigv4-suite
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -68,6 +72,11 @@ test: unit-test autobahn
 
 fuzz: deps
 	scripts/fuzz.sh
+
+bench: deps-test build-release
+	$(SWIFT) run -c release audio-bench
+	$(SWIFT) run -c release lex-bench
+	scripts/bench-echo.sh
 
 clean:
 	rm -rf .build .build-* $(CACHE) reports
