@@ -150,7 +150,7 @@ public struct LexRequest: Sendable, Hashable {
                                           HeaderCoding.base64(Array(HeaderCoding.compactJSON(requestAttributes).utf8))))
             }
         }
-        let base = try BaseURL(template.replacingOccurrences(of: "{region}", with: region))
+        let base = try BaseURL(template.contains("{region}") ? template.replacingOccurrences(of: "{region}", with: region) : template)
         headers.insert(HTTPHeader("Host", base.hostHeader), at: 0)
         return HTTPRequestMessage(method: "POST", url: base.origin + base.pathPrefix + path,
                                   headers: headers, body: input.body)

@@ -151,49 +151,90 @@ public struct SigV4Signer: Sendable {
         out.append(0x0a)
         out.append(contentsOf: Self.canonicalQuery(request.query).utf8)
         out.append(0x0a)
-        let headers = canonicalHeaders(request.headers)
-        out.append(contentsOf: headers.text.utf8)
+        var signed = [UInt8]()
+        Self.appendCanonicalHeaders(request.headers, text: &out, signed: &signed)
         out.append(0x0a)
-        out.append(contentsOf: headers.signed.utf8)
+        out.append(contentsOf: signed)
         out.append(0x0a)
         out.append(contentsOf: payloadHash.utf8)
-        return (String(decoding: out, as: UTF8.self), headers.signed)
+        return (String(decoding: out, as: UTF8.self), String(decoding: signed, as: UTF8.self))
     }
 
     /// Lower-cased names, sorted; values trimmed with inner whitespace runs
     /// collapsed to one space; repeated headers joined with `,` in order.
     func canonicalHeaders(_ headers: [HTTPHeader]) -> (text: String, signed: String) {
-        var byName: [String: [String]] = [:]
-        for h in headers {
-            let name = h.name.lowercased().trimmingASCIIWhitespace()
-            if Self.unsignedHeaderNames.contains(name) { continue }
-            byName[name, default: []].append(Self.trimAll(h.value))
+        var text = [UInt8](), signed = [UInt8]()
+        Self.appendCanonicalHeaders(headers, text: &text, signed: &signed)
+        return (String(decoding: text, as: UTF8.self), String(decoding: signed, as: UTF8.self))
+    }
+
+    /// Appends `name:value\n` lines to `text` and `name;name` to `signed`.
+    static func appendCanonicalHeaders(_ headers: [HTTPHeader], text: inout [UInt8], signed: inout [UInt8]) {
+        var entries: [(name: [UInt8], value: [UInt8], order: Int)] = []
+        entries.reserveCapacity(headers.count)
+        for (i, h) in headers.enumerated() {
+            var name = trimmedBytes(h.name)
+            for j in name.indices where name[j] >= 65 && name[j] <= 90 { name[j] += 32 }
+            if unsignedHeaderNames.contains(String(decoding: name, as: UTF8.self)) { continue }
+            entries.append((name, trimAllBytes(h.value), i))
         }
-        let names = byName.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        var text = ""
-        for name in names {
-            text += name
-            text += ":"
-            text += byName[name, default: []].joined(separator: ",")
-            text += "\n"
+        // Stable: repeated names keep their order.
+        entries.sort { a, b in a.name == b.name ? a.order < b.order : a.name.lexicographicallyPrecedes(b.name) }
+        var previous: [UInt8]?
+        for entry in entries {
+            if let p = previous, p == entry.name {
+                text.append(UInt8(ascii: ","))
+            } else {
+                if previous != nil {
+                    text.append(0x0a)
+                    signed.append(UInt8(ascii: ";"))
+                }
+                text.append(contentsOf: entry.name)
+                text.append(UInt8(ascii: ":"))
+                signed.append(contentsOf: entry.name)
+                previous = entry.name
+            }
+            text.append(contentsOf: entry.value)
         }
-        return (text, names.joined(separator: ";"))
+        if previous != nil { text.append(0x0a) }
+    }
+
+    static func trimmedBytes(_ string: String) -> [UInt8] {
+        var string = string
+        return string.withUTF8 { buffer in
+            var start = 0, end = buffer.count
+            while start < end, isSpace(buffer[start]) { start += 1 }
+            while end > start, isSpace(buffer[end - 1]) { end -= 1 }
+            return Array(buffer[start..<end])
+        }
+    }
+
+    /// Trim, and collapse whitespace runs to one space.
+    static func trimAllBytes(_ string: String) -> [UInt8] {
+        var string = string
+        return string.withUTF8 { buffer in
+            var out = [UInt8]()
+            out.reserveCapacity(buffer.count)
+            var pendingSpace = false
+            for c in buffer {
+                if isSpace(c) {
+                    pendingSpace = !out.isEmpty
+                } else {
+                    if pendingSpace { out.append(0x20) }
+                    pendingSpace = false
+                    out.append(c)
+                }
+            }
+            return out
+        }
     }
 
     static func trimAll(_ value: String) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity(value.utf8.count)
-        var pendingSpace = false
-        for c in value.utf8 {
-            if c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d || c == 0x0b || c == 0x0c {
-                pendingSpace = !out.isEmpty
-            } else {
-                if pendingSpace { out.append(0x20) }
-                pendingSpace = false
-                out.append(c)
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        String(decoding: trimAllBytes(value), as: UTF8.self)
+    }
+
+    static func isSpace(_ c: UInt8) -> Bool {
+        c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d || c == 0x0b || c == 0x0c
     }
 
     /// RFC 3986 dot-segment removal plus removal of empty segments, as the
@@ -201,6 +242,7 @@ public struct SigV4Signer: Sendable {
     /// a trailing slash.
     static func normalizedPath(_ path: String) -> String {
         if path.isEmpty { return "/" }
+        if isNormalized(path) { return path }
         var segments: [Substring] = []
         for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
             if segment == "." { continue }
@@ -213,6 +255,31 @@ public struct SigV4Signer: Sendable {
         let leading = path.hasPrefix("/") ? "/" : ""
         let trailing = path.hasSuffix("/") && !segments.isEmpty ? "/" : ""
         return leading + segments.joined(separator: "/") + trailing
+    }
+
+    /// True when `path` starts with `/` and has no empty, `.` or `..` segment
+    /// (the common case, checked without allocating).
+    static func isNormalized(_ path: String) -> Bool {
+        var segmentLength = 0
+        var dots = 0
+        var first = true
+        for c in path.utf8 {
+            if c == UInt8(ascii: "/") {
+                if first {
+                    first = false
+                } else if segmentLength == 0 || segmentLength == dots && dots <= 2 {
+                    return false
+                }
+                segmentLength = 0
+                dots = 0
+            } else {
+                if first { return false }
+                segmentLength += 1
+                if c == UInt8(ascii: ".") { dots += 1 }
+            }
+        }
+        // A trailing segment of "." or ".." needs normalising; a trailing "/" is kept.
+        return !(segmentLength > 0 && segmentLength == dots && dots <= 2)
     }
 
     /// Each `name=value` pair percent-decoded then encoded with the SigV4
@@ -351,9 +418,10 @@ extension String {
     }
 
     func trimmingASCIIWhitespace() -> String {
+        func ws(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d }
+        guard let first = utf8.first, let last = utf8.last, ws(first) || ws(last) else { return self }
         let bytes = Array(utf8)
         var start = 0, end = bytes.count
-        func ws(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d }
         while start < end, ws(bytes[start]) { start += 1 }
         while end > start, ws(bytes[end - 1]) { end -= 1 }
         if start == 0 && end == bytes.count { return self }

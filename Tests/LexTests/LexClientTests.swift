@@ -286,6 +286,24 @@ struct LexClientTests {
         #expect(logs.all.filter { $0.contains("lex request retry") }.count == 2)
     }
 
+    @Test("the CA bundle option reaches curl: an unreadable bundle fails the TLS connection")
+    func caBundle() async throws {
+        let standIn = try LexStandIn(credentials: [Self.credentials])
+        var configuration = LexClientConfiguration(endpoints: LexEndpoints(both: "https://127.0.0.1:\(standIn.port)"))
+        configuration.caBundlePath = "/nonexistent/lex-ca-bundle.pem"
+        configuration.maxAttempts = 1
+        configuration.logger = Logger(label: "lex.test") { _ in CapturingLogHandler(store: CapturingLogHandler.Store()) }
+        let client = LexClient(configuration: configuration)
+        let probe = Probe()
+        probe.send(client, Self.v2(.text("hi")), Self.credentials)
+        let error = try #require(await probe.result()?.error)
+        guard case .connection(77, _) = error else {  // CURLE_SSL_CACERT_BADFILE
+            Issue.record("got \(error)")
+            return
+        }
+        #expect(standIn.requestCount == 0)
+    }
+
     @Test("cancel stops a request in flight: one .cancelled completion, the server sees the hang-up")
     func cancel() async throws {
         let standIn = try LexStandIn(credentials: [Self.credentials])
@@ -358,6 +376,22 @@ struct LexClientTests {
         let recorded = try #require(standIn.requests.first)
         #expect(recorded.isWebhook && recorded.inputText == #"{"event":"lex:turn","callId":"c1"}"#)
         #expect(recorded.header("content-type") == "application/json")
+    }
+
+    @Test("the stand-in reads chunked request bodies")
+    func chunkedBody() async throws {
+        let standIn = try LexStandIn(credentials: [Self.credentials])
+        let client = Self.client(standIn)
+        let text = String(repeating: "0123456789", count: 3000)
+        let result: Result<HTTPResponse, LexError> = await withCheckedContinuation { continuation in
+            client.post(url: standIn.baseURL + "/events/chunked",
+                        headers: [HTTPHeader("Content-Type", "text/plain"), HTTPHeader("Transfer-Encoding", "chunked")],
+                        body: Array(text.utf8), callbackQueue: DispatchQueue(label: "post")) { continuation.resume(returning: $0) }
+        }
+        #expect(try result.get().status == 200)
+        let recorded = try #require(standIn.requests.first)
+        #expect(recorded.chunkedBody)
+        #expect(recorded.bodyLength == 30_000 && recorded.inputText == text)
     }
 
     @Test("shutdown fails requests in flight with .shutdown, and later ones too")
