@@ -58,6 +58,8 @@ let package = Package(
         .executableTarget(name: "audio-bench", dependencies: ["Audio", "CWebRTCVAD"]),
         // Lex benchmark: swift run -c release lex-bench (see docs/bench-lex.md).
         .executableTarget(name: "lex-bench", dependencies: ["Lex", "LexStandIn"]),
+        // WebSocket echo load client: scripts/bench-echo.sh (see docs/bench-websocket.md).
+        .executableTarget(name: "wsbench", dependencies: ["WebSocketServer"]),
 
         // Tests (Swift Testing).
         .testTarget(name: "WebSocketServerTests", dependencies: ["WebSocketServer"]),
