@@ -404,6 +404,7 @@ final class CurlEngine: @unchecked Sendable {
         transfer.stats.httpVersion = version == Int(CURL_HTTP_VERSION_2_0) ? 20 : version == Int(CURL_HTTP_VERSION_1_1) ? 11 : version == Int(CURL_HTTP_VERSION_1_0) ? 10 : 0
         transfer.stats.timeToFirstByte = Double(firstByte) / 1e6
         transfer.stats.totalTime = Double(total) / 1e6
+        transfer.stats.clientThread = Self.currentThreadID
         let curlMessage = String(cString: curl_easy_strerror(code))
         remove(transfer)
 
@@ -491,6 +492,14 @@ final class CurlEngine: @unchecked Sendable {
                 return .failure(error)
             }
         }
+    }
+
+    static var currentThreadID: UInt64 {
+        #if canImport(Glibc)
+        return UInt64(pthread_self())
+        #else
+        return UInt64(UInt(bitPattern: pthread_self()))
+        #endif
     }
 
     static func redact(_ message: String, _ secrets: [Secret]) -> String {

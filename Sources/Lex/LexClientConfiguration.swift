@@ -23,7 +23,7 @@ public struct LexClientConfiguration: Sendable {
     /// multiplexes requests onto one connection instead.
     public var maxConnectionsPerHost: Int = 0
     /// Idle connections kept open for reuse.
-    public var maxIdleConnections: Int = 64
+    public var maxIdleConnections: Int = 256
     /// Error and non-audio bodies are read up to this size.
     public var maxErrorBodyBytes: Int = 64 * 1024
     /// `post` responses larger than this fail.

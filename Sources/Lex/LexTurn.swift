@@ -26,6 +26,9 @@ public struct LexTransferStats: Sendable, Hashable {
     public var timeToFirstByte: Double = 0
     /// Seconds for the last attempt.
     public var totalTime: Double = 0
+    /// Identifies the client thread that drove the transfer (every request of
+    /// one `LexClient` shows the same value).
+    public var clientThread: UInt64 = 0
 
     public init() {}
 }

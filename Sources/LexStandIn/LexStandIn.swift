@@ -628,12 +628,17 @@ public final class LexStandIn: @unchecked Sendable {
         }
     }
 
-    static func httpDate(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: date)
+    /// RFC 7231 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), without a formatter.
+    public static func httpDate(_ date: Date) -> String {
+        let stamp = SigV4Date(date)
+        let c = Array(stamp.amzDate.utf8)
+        func text(_ r: Range<Int>) -> String { String(decoding: c[r], as: UTF8.self) }
+        let days = Int((stamp.unixSeconds >= 0 ? stamp.unixSeconds : stamp.unixSeconds - 86_399) / 86_400)
+        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let month = (Int(text(4..<6)) ?? 1) - 1
+        return "\(weekdays[((days % 7) + 7) % 7]), \(text(6..<8)) \(months[max(0, min(11, month))]) \(text(0..<4)) "
+            + "\(text(9..<11)):\(text(11..<13)):\(text(13..<15)) GMT"
     }
 }
 

@@ -351,10 +351,15 @@ struct LexClientTests {
             probe.send(client, Self.v2(.text("hello \(i)"), session: "session-\(i)"), Self.credentials)
         }
         var succeeded = 0
+        var threads = Set<UInt64>()
         for probe in probes {
-            if let turn = await probe.result(timeout: 120)?.turn, turn.audioByteCount == 640 { succeeded += 1 }
+            if let turn = await probe.result(timeout: 120)?.turn, turn.audioByteCount == 640 {
+                succeeded += 1
+                threads.insert(turn.transfer.clientThread)
+            }
         }
         #expect(succeeded == 200)
+        #expect(threads.count == 1, "all transfers were driven by the client's one thread")
         #expect(standIn.maxConcurrentRequests == 200)
         #expect(standIn.requestCount == 200)
         #expect(standIn.requests.allSatisfy { $0.signature == .valid })
@@ -420,5 +425,43 @@ struct LexClientTests {
             return
         }
         #expect(standIn.requestCount == 0)
+    }
+}
+
+@Suite("Lex stand-in details")
+struct LexStandInTests {
+    @Test("HTTP dates are IMF-fixdate", arguments: [
+        (784_111_777.0, "Sun, 06 Nov 1994 08:49:37 GMT"),
+        (0.0, "Thu, 01 Jan 1970 00:00:00 GMT"),
+        (1_709_164_800.0, "Thu, 29 Feb 2024 00:00:00 GMT"),
+    ])
+    func httpDate(_ seconds: Double, _ text: String) {
+        #expect(LexStandIn.httpDate(Date(timeIntervalSince1970: seconds)) == text)
+    }
+
+    @Test("the tone is 16 kHz 16-bit little-endian PCM of the asked length")
+    func tone() {
+        let pcm = LexStandIn.tone(milliseconds: 250)
+        #expect(pcm.count == 250 * 32)
+        let samples = stride(from: 0, to: pcm.count, by: 2).map { Int16(bitPattern: UInt16(pcm[$0]) | UInt16(pcm[$0 + 1]) << 8) }
+        #expect(samples.max() ?? 0 > 7000 && samples.min() ?? 0 < -7000)
+        #expect(samples[0] == 0)
+    }
+
+    @Test("requests signed for another service or with a stale date are refused")
+    func signatureChecks() async throws {
+        let creds = LexClientTests.credentials
+        var configuration = LexStandIn.Configuration(credentials: [creds])
+        // The stand-in's clock runs a day ahead: every signature is stale.
+        configuration.now = { Date(timeIntervalSinceNow: 86_400) }
+        let standIn = try LexStandIn(configuration: configuration)
+        let client = LexClientTests.client(standIn, attempts: 1)
+        let probe = Probe()
+        probe.send(client, LexClientTests.v2(.text("hi")), creds)
+        guard case .service(403, "InvalidSignatureException", let message)? = await probe.result()?.error else {
+            Issue.record("expected a 403")
+            return
+        }
+        #expect(message.contains("Signature expired"))
     }
 }
