@@ -62,7 +62,9 @@ let package = Package(
         .executableTarget(name: "wsbench", dependencies: ["WebSocketServer"]),
 
         // Tests (Swift Testing).
-        .testTarget(name: "WebSocketServerTests", dependencies: ["WebSocketServer"]),
+        .testTarget(name: "WebSocketServerTests", dependencies: [
+            "WebSocketServer", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ConnectorTests", dependencies: ["Connector", "LexStandIn", "WebSocketServer", "Audio", "Lex"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LexTests", dependencies: [
