@@ -150,7 +150,7 @@ public struct LexRequest: Sendable, Hashable {
                                           HeaderCoding.base64(Array(HeaderCoding.compactJSON(requestAttributes).utf8))))
             }
         }
-        let base = try BaseURL(template.contains("{region}") ? template.replacingOccurrences(of: "{region}", with: region) : template)
+        let base = try BaseURL(template.replacingEvery("{region}", with: region))
         headers.insert(HTTPHeader("Host", base.hostHeader), at: 0)
         return HTTPRequestMessage(method: "POST", url: base.origin + base.pathPrefix + path,
                                   headers: headers, body: input.body)
@@ -232,27 +232,37 @@ struct BaseURL {
     var origin: String { scheme + "://" + authority }
 
     init(_ url: String) throws(LexError) {
-        guard let schemeEnd = url.range(of: "://") else {
-            throw .invalidRequest("endpoint \"\(url)\" is not an absolute http(s) URL")
+        // Byte-level split: scheme "://" authority [path] ["?" query].
+        let bytes = Array(url.utf8)
+        var schemeEnd: Int?
+        var i = 0
+        while i + 2 < bytes.count {
+            if bytes[i] == UInt8(ascii: ":") && bytes[i + 1] == UInt8(ascii: "/") && bytes[i + 2] == UInt8(ascii: "/") {
+                schemeEnd = i
+                break
+            }
+            if bytes[i] == UInt8(ascii: "/") || bytes[i] == UInt8(ascii: "?") { break }
+            i += 1
         }
-        scheme = url[..<schemeEnd.lowerBound].lowercased()
+        guard let schemeEnd else { throw .invalidRequest("endpoint \"\(url)\" is not an absolute http(s) URL") }
+        scheme = String(decoding: bytes[..<schemeEnd], as: UTF8.self).lowercased()
         guard scheme == "http" || scheme == "https" else {
             throw .invalidRequest("endpoint \"\(url)\" must use http or https")
         }
-        var rest = url[schemeEnd.upperBound...]
-        if let q = rest.firstIndex(of: "?") {
-            query = String(rest[rest.index(after: q)...])
+        var rest = bytes[(schemeEnd + 3)...]
+        if let q = rest.firstIndex(of: UInt8(ascii: "?")) {
+            query = String(decoding: rest[(q + 1)...], as: UTF8.self)
             rest = rest[..<q]
         } else {
             query = ""
         }
-        if let slash = rest.firstIndex(of: "/") {
-            authority = String(rest[..<slash])
-            var prefix = String(rest[slash...])
-            while prefix.hasSuffix("/") { prefix.removeLast() }
-            pathPrefix = prefix
+        if let slash = rest.firstIndex(of: UInt8(ascii: "/")) {
+            authority = String(decoding: rest[..<slash], as: UTF8.self)
+            var prefix = rest[slash...]
+            while prefix.last == UInt8(ascii: "/") { prefix = prefix.dropLast() }
+            pathPrefix = String(decoding: prefix, as: UTF8.self)
         } else {
-            authority = String(rest)
+            authority = String(decoding: rest, as: UTF8.self)
             pathPrefix = ""
         }
         guard !authority.isEmpty, !authority.contains("@"),
@@ -263,5 +273,28 @@ struct BaseURL {
         let defaultPort = scheme == "https" ? ":443" : ":80"
         let host = authority.hasSuffix(defaultPort) ? String(authority.dropLast(defaultPort.count)) : authority
         hostHeader = host.lowercased()
+    }
+}
+
+extension String {
+    /// Every occurrence of `target` replaced (byte-wise; no Foundation).
+    func replacingEvery(_ target: String, with replacement: String) -> String {
+        let bytes = Array(utf8), needle = Array(target.utf8)
+        guard !needle.isEmpty, bytes.count >= needle.count else { return self }
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count + replacement.utf8.count)
+        var i = 0
+        var replaced = false
+        while i < bytes.count {
+            if i + needle.count <= bytes.count && bytes[i..<(i + needle.count)].elementsEqual(needle) {
+                out.append(contentsOf: replacement.utf8)
+                i += needle.count
+                replaced = true
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return replaced ? String(decoding: out, as: UTF8.self) : self
     }
 }
