@@ -54,11 +54,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        // Audio path benchmark: swift run -c release audio-bench (see docs/bench-audio.md).
+        // Audio path benchmark: swift run -c release audio-bench (see BENCHMARKS.md).
         .executableTarget(name: "audio-bench", dependencies: ["Audio", "CWebRTCVAD"]),
-        // Lex benchmark: swift run -c release lex-bench (see docs/bench-lex.md).
+        // Lex benchmark: swift run -c release lex-bench (see BENCHMARKS.md).
         .executableTarget(name: "lex-bench", dependencies: ["Lex", "LexStandIn"]),
-        // WebSocket echo load client: scripts/bench-echo.sh (see docs/bench-websocket.md).
+        // WebSocket echo load client: scripts/bench-echo.sh (see BENCHMARKS.md).
         .executableTarget(name: "wsbench", dependencies: ["WebSocketServer"]),
 
         // Tests (Swift Testing).

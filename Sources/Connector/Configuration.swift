@@ -70,7 +70,6 @@ public struct LexmoConfiguration: Sendable {
     public struct LogSettings: Sendable {
         public var level: Logger.Level = .info
         public var format: LogFormat = .text
-        public var file: String?
     }
 
     public struct Debug: Sendable {
@@ -241,7 +240,6 @@ public struct LexmoConfiguration: Sendable {
                 c.log.format = f
                 return nil
             },
-            "file": { c, v in c.log.file = v.isEmpty ? nil : v; return nil },
         ],
         "debug": [
             "record_dir": { c, v in c.debug.recordDirectory = v.isEmpty ? nil : v; return nil },
