@@ -34,6 +34,8 @@ let package = Package(
         ]),
         // Test support: an in-process Amazon Lex stand-in (HTTP on loopback).
         .target(name: "LexStandIn", dependencies: ["Lex", "COpenSSL"]),
+        // sd_notify (READY=1, STOPPING=1, WATCHDOG=1) over $NOTIFY_SOCKET.
+        .target(name: "SystemdSupport"),
 
         // The product: routes, call parameters, CallSession, configuration, events, metrics.
         .target(name: "Connector", dependencies: [
@@ -45,7 +47,7 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "lexconnector", dependencies: [
-            "Connector", "WebSocketServer", "Lex",
+            "Connector", "WebSocketServer", "Lex", "SystemdSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -60,6 +62,10 @@ let package = Package(
         .executableTarget(name: "lex-bench", dependencies: ["Lex", "LexStandIn"]),
         // WebSocket echo load client: scripts/bench-echo.sh (see BENCHMARKS.md).
         .executableTarget(name: "wsbench", dependencies: ["WebSocketServer"]),
+        // The Lex stand-in as a process, for scripts/nginx-e2e.sh.
+        .executableTarget(name: "lex-standin", dependencies: [
+            "LexStandIn", "Lex", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         // Tests (Swift Testing).
         .testTarget(name: "WebSocketServerTests", dependencies: [
@@ -70,6 +76,7 @@ let package = Package(
         .testTarget(name: "LexTests", dependencies: [
             "Lex", "LexStandIn", .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Vectors")]),
+        .testTarget(name: "SystemdSupportTests", dependencies: ["SystemdSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

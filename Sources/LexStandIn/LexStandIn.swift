@@ -32,6 +32,8 @@ public final class LexStandIn: @unchecked Sendable {
         public var v1EncodedHeaders = true
         /// The reply when no rule or queued reply applies.
         public var defaultReply = Reply()
+        /// TCP port on 127.0.0.1; 0 (tests) lets the system choose a free one.
+        public var port: UInt16 = 0
 
         public init(credentials: [AWSCredentials]) {
             self.credentials = credentials
@@ -106,7 +108,7 @@ public final class LexStandIn: @unchecked Sendable {
         self.configuration = configuration
         self.defaultReply = configuration.defaultReply
         let box = WeakBox()
-        let server = try LoopbackHTTPServer { request, connection in
+        let server = try LoopbackHTTPServer(port: configuration.port) { request, connection in
             guard let standIn = box.value else { return false }
             return standIn.handle(request, connection)
         }

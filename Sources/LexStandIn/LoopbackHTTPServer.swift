@@ -93,7 +93,8 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     private var stopped = false
     private let maxBodyBytes: Int
 
-    init(maxBodyBytes: Int = 4 << 20, handler: @escaping Handler) throws {
+    /// `port` 0 lets the system choose one (`self.port` tells which).
+    init(port requestedPort: UInt16 = 0, maxBodyBytes: Int = 4 << 20, handler: @escaping Handler) throws {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -102,7 +103,7 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = requestedPort.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
