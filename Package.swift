@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "WebSocketServerTests", dependencies: [
             "WebSocketServer", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ConnectorTests", dependencies: ["Connector", "LexStandIn", "WebSocketServer", "Audio", "Lex"]),
+        .testTarget(name: "ConnectorTests", dependencies: ["Connector", "LexStandIn", "WebSocketServer", "Audio", "Lex", "COpenSSL"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LexTests", dependencies: [
             "Lex", "LexStandIn", .product(name: "Logging", package: "swift-log"),

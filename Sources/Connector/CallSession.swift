@@ -15,6 +15,11 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
     let id: String
     let route: CallRoute
     private let env: CallEnvironment
+    /// The configuration when the call arrived (SIGHUP changes later calls, not this one).
+    private let config: LexmoConfiguration
+    private let principal: Principal?
+    private let credentialStore: CredentialStore
+    private let onEnd: @Sendable () -> Void
     private var logger: Logger
     private weak var connection: WebSocketConnection?
     private var pacerRegistered = false
@@ -79,10 +84,15 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         }
     }
 
-    init(id: String, route: CallRoute, env: CallEnvironment, logger: Logger) {
+    init(id: String, route: CallRoute, env: CallEnvironment, settings: RuntimeSettings, principal: Principal?,
+         logger: Logger, onEnd: @escaping @Sendable () -> Void) {
         self.id = id
         self.route = route
         self.env = env
+        config = settings.config
+        credentialStore = settings.credentials
+        self.principal = principal
+        self.onEnd = onEnd
         var l = logger
         l[metadataKey: "call"] = "\(id)"
         self.logger = l
@@ -95,7 +105,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         self.connection = connection
         connection.setLogMetadata("call", id)
         let now = Self.now()
-        phase = .awaitingStart(held: [], heldBytes: 0, deadline: now + UInt64(env.config.call.startTimeoutMs) * 1_000_000)
+        phase = .awaitingStart(held: [], heldBytes: 0, deadline: now + UInt64(config.call.startTimeoutMs) * 1_000_000)
         env.pacer.add(self)
         pacerRegistered = true
         env.metrics.callStarted()
@@ -105,7 +115,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
     func webSocket(_ connection: WebSocketConnection, didReceiveText text: String) {
         switch phase {
         case .awaitingStart(let held, _, _):
-            switch StartParameters.parse(text, defaults: env.config) {
+            switch StartParameters.parse(text, defaults: config) {
             case .failure(let error):
                 env.metrics.badInput("start_parameters")
                 fail(.policyViolation, "invalid start message: \(error.reason)")
@@ -140,7 +150,38 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
 
     // MARK: - Start
 
-    private func start(_ params: StartParameters, held: [[UInt8]]) {
+    /// Which AWS credentials and region the call uses: its own keys, a server-side profile
+    /// bound to its tenant, or the environment's (authenticated calls only).
+    private func resolveCredentials(_ params: inout StartParameters) -> String? {
+        var profileRegion: String?
+        if let name = params.profile {
+            switch credentialStore.lookup(profile: name, principal: principal) {
+            case .failure(let e): return e.description
+            case .success(let entry):
+                params.credentials = entry.credentials
+                profileRegion = entry.region
+            }
+        } else if params.credentials == nil {
+            guard principal != nil, let fallback = credentialStore.environmentDefault else {
+                return "aws_key is missing (give aws_key and aws_secret, or aws_profile)"
+            }
+            params.credentials = fallback
+        }
+        params.region = params.requestedRegion ?? profileRegion ?? config.lex.region
+        let allowed = config.security.allowedRegions
+        if !allowed.isEmpty && !allowed.contains(params.region) {
+            return "aws_region \(params.region) is not allowed on this server"
+        }
+        return nil
+    }
+
+    private func start(_ startParams: StartParameters, held: [[UInt8]]) {
+        var params = startParams
+        if let problem = resolveCredentials(&params) {
+            env.metrics.badInput("credentials")
+            fail(.policyViolation, "invalid start message: \(problem)")
+            return
+        }
         let lexRate = params.sampleRate == 8000 ? 8000 : 16000
         let segmenter: UtteranceSegmenter
         let inbound: Resampler?
@@ -148,7 +189,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         do {
             segmenter = try UtteranceSegmenter(sampleRate: lexRate, configuration: .init(
                 sensitivity: params.sensitivity, silenceTime: params.silenceTime, clipMin: params.clipMin,
-                clipMax: params.clipMax, preRoll: env.config.vad.preRoll))
+                clipMax: params.clipMax, preRoll: config.vad.preRoll))
             inbound = params.sampleRate == 24000 ? try Resampler(from: 24000, to: 16000) : nil
             reply = params.sampleRate != 16000 ? try Resampler(from: 16000, to: params.sampleRate) : nil
         } catch {
@@ -160,11 +201,12 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         if let url = params.webhookURL {
             var base: [String: Any] = ["call_id": id, "session_id": route.sessionId, "service": "lex-\(route.api)"]
             if let c = params.clientId { base["client_id"] = c }
-            events = EventSink(url: url, secret: env.config.events.secret, client: env.lexClient, logger: logger, metrics: env.metrics, base: base)
+            events = EventSink(url: url, secret: config.events.secret, client: env.lexClient, logger: logger, metrics: env.metrics, base: base)
         }
         let call = ActiveCall(params: params, segmenter: segmenter, inbound: inbound, reply: reply, lexRate: lexRate, events: events, now: Self.now())
         phase = .active(call)
         if let c = params.clientId { logger[metadataKey: "client"] = "\(c)" }
+        if let p = principal { logger[metadataKey: "tenant"] = "\(p.tenant)" }
         logger.info("call started", metadata: ["params": "\(params)"])
         connection?.sendText("ok")
         call.events?.emit("call_started", ["rate": params.sampleRate, "api": route.api, "region": params.region])
@@ -265,7 +307,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
                 flushDTMF(call)
             } else {
                 call.dtmf += digit
-                call.dtmfDeadline = Self.now() + UInt64(env.config.call.dtmfTimeoutMs) * 1_000_000
+                call.dtmfDeadline = Self.now() + UInt64(config.call.dtmfTimeoutMs) * 1_000_000
             }
         case "websocket:cleared", "websocket:notify":
             logger.debug("vonage event", metadata: ["event": "\(event)"])
@@ -286,7 +328,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
     // MARK: - Lex
 
     private func enqueue(_ input: LexInput, origin: String, _ call: ActiveCall) {
-        let limit = max(1, env.config.call.maxQueuedUtterances)
+        let limit = max(1, config.call.maxQueuedUtterances)
         if call.requests.count >= limit {
             let dropped = call.requests.removeFirst()
             env.metrics.utterance("dropped")
@@ -315,7 +357,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         let api = route.api
         logger.debug("lex request", metadata: ["origin": "\(next.origin)", "queued_ms": "\((call.inFlightSentAt - next.queuedAt) / 1_000_000)"])
         call.inFlight = env.lexClient.send(
-            request, credentials: call.params.credentials, callbackQueue: queue,
+            request, credentials: call.params.credentials ?? AWSCredentials(accessKeyId: "", secretAccessKey: ""), callbackQueue: queue,
             onResponseStart: { [weak self] _ in self?.lexResponseStarted() },
             onAudio: { [weak self] chunk in self?.lexAudio(chunk) },
             onComplete: { [weak self] result in self?.lexCompleted(result, api: api) })
@@ -395,7 +437,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
                 startPlaybackIfReady(call)
             }
             let close = turn.sessionAttributes["nexmo-close"].map { !["", "false", "0", "no"].contains($0.lowercased()) } ?? false
-            if close || (env.config.call.closeOnFinal && turn.isFinal) {
+            if close || (config.call.closeOnFinal && turn.isFinal) {
                 call.closeAfterPlayback = true
                 logger.info("conversation over; closing after playback", metadata: ["by": "\(close ? "nexmo-close" : "final dialog state")"])
             }
@@ -427,19 +469,19 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         case .awaitingStart(_, _, let deadline):
             if now >= deadline {
                 env.metrics.badInput("start_timeout")
-                fail(.policyViolation, "no valid start message within \(env.config.call.startTimeoutMs) ms")
+                fail(.policyViolation, "no valid start message within \(config.call.startTimeoutMs) ms")
             }
         case .active(let call):
             if call.playing { sendDueFrames(call, now: now) }
             if call.dtmfDeadline != 0 && now >= call.dtmfDeadline { flushDTMF(call) }
             flushCounters(call)
-            let idle = UInt64(env.config.call.idleTimeout) * 1_000_000_000
+            let idle = UInt64(config.call.idleTimeout) * 1_000_000_000
             if idle > 0 && now - call.lastInbound > idle {
                 env.metrics.error("idle_timeout")
-                close(.normal, "idle timeout: no audio for \(env.config.call.idleTimeout) s")
+                close(.normal, "idle timeout: no audio for \(config.call.idleTimeout) s")
                 return
             }
-            let maxDuration = UInt64(env.config.call.maxDuration) * 1_000_000_000
+            let maxDuration = UInt64(config.call.maxDuration) * 1_000_000_000
             if maxDuration > 0 && now - call.startedAt > maxDuration {
                 close(.normal, "maximum call duration reached")
             }
@@ -521,6 +563,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         phase = .ended
         if pacerRegistered { env.pacer.remove(self); pacerRegistered = false }
         env.metrics.callEnded()
+        onEnd()
         if case .active(let call) = previous {
             call.inFlight?.cancel()
             call.inFlight = nil

@@ -21,6 +21,8 @@ public struct LexmoConfiguration: Sendable {
         public var reusePort = false
         public var maxCalls = 2000
         public var maxMessageBytes = 64 * 1024
+        /// Seconds calls may go on after SIGTERM/SIGINT before they are closed with 1001.
+        public var drainTimeout = 30
     }
 
     public struct LexSettings: Sendable {
@@ -76,6 +78,66 @@ public struct LexmoConfiguration: Sendable {
         public var recordDirectory: String?
     }
 
+    /// `[limits]`: what one peer or call may use. Each limit hit is logged and counted.
+    public struct Limits: Sendable {
+        /// Seconds a client has to send its request head.
+        public var handshakeTimeout = 10
+        /// Most concurrent calls from one client address (0 = no limit). Behind a trusted proxy
+        /// the address is the proxy's `X-Real-IP`. Vonage connects many calls from few
+        /// addresses, so keep this off unless you know your callers' addresses.
+        public var callsPerClient = 0
+        /// Bytes queued for one connection before it is cut off (a peer that stops reading).
+        public var outputQueueBytes = 1 << 20
+        /// Peers whose `X-Real-IP` header is believed.
+        public var trustedProxies: [String] = ["127.0.0.1", "::1"]
+    }
+
+    public enum AuthMode: String, Sendable { case none, token, vonage }
+
+    /// `[security]`: who may connect, and what they may use.
+    public struct Security: Sendable {
+        /// nil: not set in the file (allowed only for loopback binds, where it means `none`).
+        public var mode: AuthMode?
+        /// `token.<tenant> = <token>`: the bearer tokens of `mode = token`, by tenant name.
+        public var tokens: [String: Secret] = [:]
+        /// The Vonage account's signature secret (HS256), for `mode = vonage`.
+        public var signatureSecret: Secret?
+        /// When set, the JWT's `application_id` must be one of these.
+        public var applicationIds: [String] = []
+        /// Seconds a JWT stays acceptable after its `iat`.
+        public var maxTokenAge = 300
+        /// Empty: any region / bot.
+        public var allowedRegions: [String] = []
+        public var allowedBots: [String] = []
+
+        public var effectiveMode: AuthMode { mode ?? .none }
+
+        public init() {}
+    }
+
+    /// `[profile.NAME]`: server-side AWS credentials a call selects with `aws_profile`.
+    public struct Profile: Sendable {
+        public var name: String
+        /// Tenants (token names, or Vonage application ids) allowed to use it.
+        public var tenants: [String] = []
+        public var accessKeyId: String?
+        public var secretAccessKey: Secret?
+        public var sessionToken: Secret?
+        /// Region used when the call gives none.
+        public var region: String?
+
+        public init(name: String) { self.name = name }
+    }
+
+    /// `[credentials]`: where profiles without inline keys find theirs, and the environment default.
+    public struct CredentialSources: Sendable {
+        /// An AWS shared-credentials file (`[name]` sections with `aws_access_key_id`, ...).
+        public var file: String?
+        /// Use `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` for authenticated
+        /// calls that bring no credentials.
+        public var useEnvironment = false
+    }
+
     public var server = Server()
     public var lex = LexSettings()
     public var vad = VADDefaults()
@@ -83,6 +145,10 @@ public struct LexmoConfiguration: Sendable {
     public var events = Events()
     public var log = LogSettings()
     public var debug = Debug()
+    public var limits = Limits()
+    public var security = Security()
+    public var profiles: [String: Profile] = [:]
+    public var credentials = CredentialSources()
 
     public init() {}
 
@@ -109,7 +175,20 @@ public struct LexmoConfiguration: Sendable {
             if line.isEmpty { continue }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]") else { throw ConfigurationError(file: file, line: lineNumber, reason: "section header must end with ]") }
-                section = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces).lowercased()
+                section = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+                if section.lowercased().hasPrefix("profile.") {
+                    let name = String(section.dropFirst("profile.".count))
+                    guard CallRoute.isConversationId(name) || name.count == 1 else {
+                        throw ConfigurationError(file: file, line: lineNumber, reason: "profile name `\(name)` must be letters, digits and ._:-")
+                    }
+                    guard config.profiles[name] == nil else {
+                        throw ConfigurationError(file: file, line: lineNumber, reason: "[profile.\(name)] appears twice")
+                    }
+                    config.profiles[name] = Profile(name: name)
+                    section = "profile." + name
+                    continue
+                }
+                section = section.lowercased()
                 guard settings[section] != nil else {
                     throw ConfigurationError(file: file, line: lineNumber, reason: "unknown section [\(section)]; known: \(settings.keys.sorted().map { "[\($0)]" }.joined(separator: ", "))")
                 }
@@ -121,6 +200,30 @@ public struct LexmoConfiguration: Sendable {
             let key = line[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
             var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
+            if section.hasPrefix("profile.") {
+                let name = String(section.dropFirst("profile.".count))
+                guard seen.insert("\(section).\(key)").inserted else {
+                    throw ConfigurationError(file: file, line: lineNumber, reason: "`\(key)` is set twice in [\(section)]")
+                }
+                if let problem = setProfile(&config.profiles[name]!, key: key, value: value) {
+                    throw ConfigurationError(file: file, line: lineNumber, reason: "[\(section)] \(key): \(problem)")
+                }
+                continue
+            }
+            if section == "security", key.hasPrefix("token.") {
+                let tenant = String(key.dropFirst("token.".count))
+                guard !tenant.isEmpty, tenant.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._:-".contains($0)) }) else {
+                    throw ConfigurationError(file: file, line: lineNumber, reason: "tenant name in `\(key)` must be letters, digits and ._:-")
+                }
+                guard value.count >= 16 else {
+                    throw ConfigurationError(file: file, line: lineNumber, reason: "[security] \(key): a token must be at least 16 characters")
+                }
+                guard config.security.tokens[tenant] == nil else {
+                    throw ConfigurationError(file: file, line: lineNumber, reason: "[security] \(key) is set twice")
+                }
+                config.security.tokens[tenant] = Secret(value)
+                continue
+            }
             guard !section.isEmpty, let keys = settings[section] else {
                 throw ConfigurationError(file: file, line: lineNumber, reason: "`\(key)` is outside any [section]")
             }
@@ -131,7 +234,7 @@ public struct LexmoConfiguration: Sendable {
                 throw ConfigurationError(file: file, line: lineNumber, reason: "`\(key)` is set twice in [\(section)]")
             }
             if let problem = setter(&config, value) {
-                throw ConfigurationError(file: file, line: lineNumber, reason: "[\(section)] \(key) = \(key == "secret" ? "<redacted>" : value): \(problem)")
+                throw ConfigurationError(file: file, line: lineNumber, reason: "[\(section)] \(key) = \(secretKeys.contains(key) ? "<redacted>" : value): \(problem)")
             }
         }
         if let problem = config.validate() { throw ConfigurationError(file: file, line: 0, reason: problem) }
@@ -151,6 +254,24 @@ public struct LexmoConfiguration: Sendable {
 
     /// Cross-key checks.
     func validate() -> String? {
+        switch security.mode {
+        case nil where !Self.isLoopback(server.host):
+            return "[security] mode must be set when listening on \(server.host) (not a loopback address): token, vonage, or none to accept anyone"
+        case .token? where security.tokens.isEmpty:
+            return "[security] mode = token needs at least one `token.<tenant> = <token>` line"
+        case .vonage? where security.signatureSecret == nil:
+            return "[security] mode = vonage needs signature_secret (the Vonage account's signature secret)"
+        default: break
+        }
+        for p in profiles.values {
+            if p.tenants.isEmpty { return "[profile.\(p.name)] needs tenants = ... (who may use it)" }
+            if (p.accessKeyId == nil) != (p.secretAccessKey == nil) {
+                return "[profile.\(p.name)] needs both aws_access_key_id and aws_secret_access_key, or neither (then [credentials] file is read)"
+            }
+            if p.accessKeyId == nil && credentials.file == nil {
+                return "[profile.\(p.name)] has no keys and [credentials] file is not set"
+            }
+        }
         if vad.clipMin >= vad.clipMax { return "[vad] clip_min (\(vad.clipMin)) must be below clip_max (\(vad.clipMax))" }
         for (name, template) in [("endpoint_v1", lex.endpointV1), ("endpoint_v2", lex.endpointV2)] {
             guard template.hasPrefix("https://") || template.hasPrefix("http://") else {
@@ -158,6 +279,36 @@ public struct LexmoConfiguration: Sendable {
             }
         }
         return nil
+    }
+
+    /// Loopback binds may run without authentication.
+    public static func isLoopback(_ host: String) -> Bool {
+        ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
+    }
+
+    private static let secretKeys: Set<String> = ["secret", "signature_secret", "aws_secret_access_key", "aws_session_token"]
+
+    private static func setProfile(_ p: inout Profile, key: String, value: String) -> String? {
+        switch key {
+        case "tenants": p.tenants = list(value)
+        case "aws_access_key_id":
+            guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return "not an access key id" }
+            p.accessKeyId = value
+        case "aws_secret_access_key":
+            guard !value.isEmpty else { return "must not be empty" }
+            p.secretAccessKey = Secret(value)
+        case "aws_session_token": p.sessionToken = value.isEmpty ? nil : Secret(value)
+        case "region":
+            guard isRegion(value) else { return "not an AWS region name such as us-east-1" }
+            p.region = value
+        default:
+            return "unknown key; known: tenants, aws_access_key_id, aws_secret_access_key, aws_session_token, region"
+        }
+        return nil
+    }
+
+    static func list(_ value: String) -> [String] {
+        value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     private static func stripComment<S: StringProtocol>(_ line: S) -> String {
@@ -182,6 +333,43 @@ public struct LexmoConfiguration: Sendable {
             "reuse_port": bool { $0.server.reusePort = $1 },
             "max_calls": int(1...1_000_000) { $0.server.maxCalls = $1 },
             "max_message_bytes": int(1024...(64 << 20)) { $0.server.maxMessageBytes = $1 },
+            "drain_timeout": int(0...86_400) { $0.server.drainTimeout = $1 },
+        ],
+        "limits": [
+            "handshake_timeout": int(1...300) { $0.limits.handshakeTimeout = $1 },
+            "calls_per_client": int(0...1_000_000) { $0.limits.callsPerClient = $1 },
+            "output_queue_bytes": int(16 * 1024...(256 << 20)) { $0.limits.outputQueueBytes = $1 },
+            "trusted_proxies": { c, v in c.limits.trustedProxies = list(v); return nil },
+        ],
+        "security": [
+            "mode": { c, v in
+                guard let m = AuthMode(rawValue: v.lowercased()) else { return "use none, token or vonage" }
+                c.security.mode = m
+                return nil
+            },
+            "signature_secret": { c, v in
+                guard v.count >= 16 else { return "too short (at least 16 characters)" }
+                c.security.signatureSecret = Secret(v)
+                return nil
+            },
+            "application_id": { c, v in c.security.applicationIds = list(v); return nil },
+            "max_token_age": int(10...86_400) { $0.security.maxTokenAge = $1 },
+            "allowed_regions": { c, v in
+                let l = list(v)
+                if let bad = l.first(where: { !isRegion($0) }) { return "\(bad) is not an AWS region name" }
+                c.security.allowedRegions = l
+                return nil
+            },
+            "allowed_bots": { c, v in c.security.allowedBots = list(v); return nil },
+        ],
+        "credentials": [
+            "file": { c, v in
+                if v.isEmpty { c.credentials.file = nil; return nil }
+                guard FileManager.default.isReadableFile(atPath: v) else { return "file not found or not readable" }
+                c.credentials.file = v
+                return nil
+            },
+            "use_environment": bool { $0.credentials.useEnvironment = $1 },
         ],
         "lex": [
             "region": { c, v in isRegion(v) ? { c.lex.region = v; return nil }() : "not an AWS region name such as us-east-1" },

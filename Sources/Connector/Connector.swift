@@ -4,9 +4,23 @@ import Logging
 import Synchronization
 import WebSocketServer
 
+/// The parts of the configuration a SIGHUP can change, with what is derived from them.
+public final class RuntimeSettings: Sendable {
+    public let config: LexmoConfiguration
+    let authenticator: Authenticator
+    let credentials: CredentialStore
+
+    public init(config: LexmoConfiguration, environment: [String: String]) throws(ConfigurationError) {
+        self.config = config
+        authenticator = Authenticator(security: config.security)
+        credentials = try CredentialStore(config: config, environment: environment)
+    }
+}
+
 /// The product: a WebSocket server whose upgrade paths name Lex bots, with a `CallSession`
 /// per call, `/metrics`, and the server's own `/ping` and `/health`.
 public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
+    /// The configuration the process started with (listener, loops, Lex client).
     public let configuration: LexmoConfiguration
     public let metrics: ConnectorMetrics
     public let lexClient: LexClient
@@ -15,14 +29,18 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
     private let prompt: FallbackPrompt?
     private let callCounter = Atomic<UInt64>(0)
     private let instance = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+    private let settings: Mutex<RuntimeSettings>
+    private let callsByClient = Mutex<[String: Int]>([:])
     // Set once in start(), read on the loops afterwards.
     private var environments: [CallEnvironment] = []
     public private(set) var server: WebSocketServer?
 
-    public init(configuration: LexmoConfiguration, logger: Logger = Logger(label: "lexconnector"), metrics: ConnectorMetrics = ConnectorMetrics()) throws {
+    public init(configuration: LexmoConfiguration, logger: Logger = Logger(label: "lexconnector"), metrics: ConnectorMetrics = ConnectorMetrics(),
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
+        settings = Mutex(try RuntimeSettings(config: configuration, environment: environment))
         var lexConfig = LexClientConfiguration(endpoints: LexEndpoints(v2: configuration.lex.endpointV2, v1: configuration.lex.endpointV1))
         lexConfig.requestTimeout = Double(configuration.lex.timeoutMs) / 1000
         lexConfig.connectTimeout = Double(configuration.lex.connectTimeoutMs) / 1000
@@ -44,15 +62,43 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         sc.maxWebSocketConnections = configuration.server.maxCalls
         sc.maxSockets = configuration.server.maxCalls * 2 + 256
         sc.maxMessageBytes = configuration.server.maxMessageBytes
+        sc.handshakeTimeout = Double(configuration.limits.handshakeTimeout)
+        sc.maxOutputQueueBytes = configuration.limits.outputQueueBytes
         let server = WebSocketServer(configuration: sc, delegate: self, logger: logger)
         environments = server.loops.map {
             CallEnvironment(config: configuration, lexClient: lexClient, metrics: metrics, pacer: Pacer(loop: $0), recorder: recorder, prompt: prompt)
         }
         self.server = server
         try server.start()
+        let mode = configuration.security.effectiveMode
+        logger.info("authentication: \(mode.rawValue)", metadata: ["tenants": "\(configuration.security.tokens.count)", "profiles": "\(configuration.profiles.count)"])
     }
 
-    /// Stops accepting, lets calls finish for up to `drainTimeout` seconds, closes the rest with 1001.
+    /// SIGHUP: takes the new file's per-call settings ([vad], [call], [events], [security],
+    /// profiles, [credentials], allow-lists, calls_per_client) for calls that start from now
+    /// on. Settings that need a restart are reported, not applied.
+    public func reload(_ new: LexmoConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) {
+        let fresh = try RuntimeSettings(config: new, environment: environment)
+        var ignored: [String] = []
+        let old = configuration
+        if new.server.host != old.server.host || new.server.port != old.server.port { ignored.append("[lexmo] host/port") }
+        if new.server.eventLoops != old.server.eventLoops || new.server.reusePort != old.server.reusePort { ignored.append("[lexmo] event_loops/reuse_port") }
+        if new.server.maxCalls != old.server.maxCalls || new.server.maxMessageBytes != old.server.maxMessageBytes { ignored.append("[lexmo] max_calls/max_message_bytes") }
+        if new.lex.endpointV1 != old.lex.endpointV1 || new.lex.endpointV2 != old.lex.endpointV2 || new.lex.timeoutMs != old.lex.timeoutMs
+            || new.lex.connectTimeoutMs != old.lex.connectTimeoutMs || new.lex.maxAttempts != old.lex.maxAttempts || new.lex.caFile != old.lex.caFile {
+            ignored.append("[lex] endpoints/timeouts/max_attempts/ca_file")
+        }
+        if new.limits.handshakeTimeout != old.limits.handshakeTimeout || new.limits.outputQueueBytes != old.limits.outputQueueBytes {
+            ignored.append("[limits] handshake_timeout/output_queue_bytes")
+        }
+        settings.withLock { $0 = fresh }
+        logger.info("configuration reloaded", metadata: ["needs_restart": "\(ignored.isEmpty ? "none" : ignored.joined(separator: "; "))"])
+    }
+
+    /// The settings new calls get.
+    public var currentSettings: RuntimeSettings { settings.withLock { $0 } }
+
+    /// Stops taking calls, lets calls finish for up to `drainTimeout` seconds, closes the rest with 1001.
     public func stop(drainTimeout: Double, completion: @escaping @Sendable () -> Void) {
         guard let server else { return completion() }
         server.stop(drainTimeout: drainTimeout) { [lexClient] in
@@ -71,16 +117,51 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
     // MARK: - WebSocketServerDelegate
 
     public func route(upgrade request: HTTPRequest, connection: WebSocketConnection) -> WebSocketRoute {
+        let route: CallRoute
         switch CallRoute.parse(path: request.path) {
         case .failure(let error):
             metrics.badInput("route")
             return .respond(ServerResponse.text(.notFound, error.reason + "\n"))
-        case .success(let route):
-            let n = callCounter.add(1, ordering: .relaxed).newValue
-            let id = "\(instance)-\(n)"
-            let env = environments[connection.eventLoop.index]
-            return .upgrade(CallSession(id: id, route: route, env: env, logger: logger))
+        case .success(let r):
+            route = r
         }
+        let current = currentSettings
+        let principal: Principal?
+        switch current.authenticator.authenticate(authorization: request.headers["Authorization"], now: Date()) {
+        case .failure(let failure):
+            metrics.authFailure(failure.metric)
+            logger.warning("authentication failed: \(failure.reason)", metadata: ["peer": "\(connection.remoteAddress)", "path": "\(request.path)"])
+            return .respond(ServerResponse.text(.unauthorized, "unauthorized\n", headers: [("WWW-Authenticate", "Bearer")]))
+        case .success(let p):
+            principal = p
+        }
+        let bots = current.config.security.allowedBots
+        if !bots.isEmpty && !bots.contains(route.botName) {
+            metrics.limitHit("bot_not_allowed")
+            logger.warning("bot \(route.botName) is not in [security] allowed_bots", metadata: ["peer": "\(connection.remoteAddress)"])
+            return .respond(ServerResponse.text(.forbidden, "this bot is not served here\n"))
+        }
+        let client = clientAddress(request, connection: connection, trusted: current.config.limits.trustedProxies)
+        let perClient = current.config.limits.callsPerClient
+        let admitted = callsByClient.withLock { counts -> Bool in
+            if perClient > 0 && counts[client, default: 0] >= perClient { return false }
+            counts[client, default: 0] += 1
+            return true
+        }
+        guard admitted else {
+            metrics.limitHit("calls_per_client")
+            logger.warning("client at its call limit", metadata: ["client": "\(client)", "limit": "\(perClient)"])
+            return .respond(ServerResponse.text(.tooManyRequests, "too many calls from this address\n", headers: [("Retry-After", "5")]))
+        }
+        let n = callCounter.add(1, ordering: .relaxed).newValue
+        let id = "\(instance)-\(n)"
+        let env = environments[connection.eventLoop.index]
+        return .upgrade(CallSession(id: id, route: route, env: env, settings: current, principal: principal, logger: logger) { [weak self] in
+            self?.callsByClient.withLock { counts in
+                let left = counts[client, default: 1] - 1
+                counts[client] = left > 0 ? left : nil
+            }
+        })
     }
 
     public func respond(to request: HTTPRequest, connection: WebSocketConnection) -> ServerResponse? {
@@ -91,6 +172,34 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
             return ServerResponse.text(.upgradeRequired, "this path takes a WebSocket upgrade\n", headers: [("Upgrade", "websocket")])
         }
         return nil
+    }
+
+    /// Limits hit and bad input seen by the server itself.
+    public func serverCounted(_ kind: String) {
+        switch kind {
+        case "server_full", "too_many_sockets", "handshake_timeout", "output_queue_overflow", "upgrade_while_draining":
+            metrics.limitHit(kind)
+        default:
+            metrics.badInput(kind)
+        }
+    }
+
+    /// The peer's address, or the `X-Real-IP` a trusted proxy (nginx) put in.
+    private func clientAddress(_ request: HTTPRequest, connection: WebSocketConnection, trusted: [String]) -> String {
+        if trusted.contains(connection.remoteHost), let real = request.headers["X-Real-IP"]?.trimmingCharacters(in: .whitespaces), !real.isEmpty {
+            return real
+        }
+        return connection.remoteHost
+    }
+}
+
+extension CallRoute {
+    /// The V2 bot id or the V1 bot name (what `[security] allowed_bots` lists).
+    var botName: String {
+        switch self {
+        case .v1(let b, _, _): return b
+        case .v2(let b, _, _, _): return b
+        }
     }
 }
 

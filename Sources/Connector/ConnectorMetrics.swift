@@ -51,6 +51,14 @@ public final class ConnectorMetrics: Sendable {
         Metrics.Counter(label: "lexconnector_bad_input_total", dimensions: [("kind", kind)], factory: factory).increment()
     }
 
+    func limitHit(_ limit: String) {
+        Metrics.Counter(label: "lexconnector_limit_hits_total", dimensions: [("limit", limit)], factory: factory).increment()
+    }
+
+    func authFailure(_ reason: String) {
+        Metrics.Counter(label: "lexconnector_auth_failures_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
+
     func event(_ outcome: String) {
         Metrics.Counter(label: "lexconnector_webhook_events_total", dimensions: [("outcome", outcome)], factory: factory).increment()
     }

@@ -5,7 +5,13 @@ import Lex
 /// (`content-type`) plus the NCCO `headers`, flattened into the same JSON object.
 public struct StartParameters: Sendable, CustomStringConvertible {
     public var sampleRate: Int
-    public var credentials: AWSCredentials
+    /// From `aws_key`/`aws_secret`/`aws_session_token`; nil when the call names `aws_profile`
+    /// or relies on the server's environment credentials.
+    public var credentials: AWSCredentials?
+    /// `aws_profile`: server-side credentials (authenticated connections only).
+    public var profile: String?
+    /// `aws_region`, when the call gave one.
+    public var requestedRegion: String?
     public var region: String
     public var sensitivity: Int
     public var silenceTime: Int
@@ -23,7 +29,7 @@ public struct StartParameters: Sendable, CustomStringConvertible {
 
     /// Never shows the secret or the session token.
     public var description: String {
-        "rate=\(sampleRate) region=\(region) key=\(credentials.accessKeyId) sensitivity=\(sensitivity) silence_time=\(silenceTime) clip_min=\(clipMin) clip_max=\(clipMax) barge_in=\(bargeIn) client_id=\(clientId ?? "-")"
+        "rate=\(sampleRate) region=\(region) key=\(credentials?.accessKeyId ?? "-") profile=\(profile ?? "-") sensitivity=\(sensitivity) silence_time=\(silenceTime) clip_min=\(clipMin) clip_max=\(clipMax) barge_in=\(bargeIn) client_id=\(clientId ?? "-")"
     }
 
     /// Parses the start message. `defaults` supplies the region and the VAD and call defaults.
@@ -41,19 +47,27 @@ public struct StartParameters: Sendable, CustomStringConvertible {
         guard let rate = sampleRate(fromContentType: contentType) else {
             return .failure(.init("content-type \(contentType) is not supported (expected audio/l16;rate=8000, 16000 or 24000)"))
         }
-        guard let key = json["aws_key"] as? String, !key.isEmpty else { return .failure(.init("aws_key is missing")) }
-        guard key.count <= 128, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
-            return .failure(.init("aws_key must be letters and digits (an AWS access key id)"))
+        var credentials: AWSCredentials?
+        let profile = json["aws_profile"] as? String
+        if let key = json["aws_key"] {
+            guard profile == nil else { return .failure(.init("give aws_key and aws_secret, or aws_profile, not both")) }
+            guard let key = key as? String, !key.isEmpty, key.count <= 128, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+                return .failure(.init("aws_key must be letters and digits (an AWS access key id)"))
+            }
+            guard let secret = json["aws_secret"] as? String, !secret.isEmpty else { return .failure(.init("aws_secret is missing")) }
+            let token = json["aws_session_token"] as? String
+            credentials = AWSCredentials(accessKeyId: key, secretAccessKey: Secret(secret), sessionToken: token.flatMap { $0.isEmpty ? nil : Secret($0) })
+        } else if json["aws_secret"] != nil {
+            return .failure(.init("aws_key is missing"))
+        } else if let p = profile {
+            guard CallRoute.isConversationId(p) || p.count == 1 else { return .failure(.init("aws_profile must be letters, digits and ._:-")) }
         }
-        guard let secret = json["aws_secret"] as? String, !secret.isEmpty else { return .failure(.init("aws_secret is missing")) }
-        let token = json["aws_session_token"] as? String
-        let region = (json["aws_region"] as? String) ?? defaults.lex.region
+        let requested = json["aws_region"] as? String
+        let region = requested ?? defaults.lex.region
         guard LexmoConfiguration.isRegion(region) else { return .failure(.init("aws_region \(region) is not an AWS region name")) }
 
         var p = StartParameters(
-            sampleRate: rate,
-            credentials: AWSCredentials(accessKeyId: key, secretAccessKey: Secret(secret), sessionToken: token.flatMap { $0.isEmpty ? nil : Secret($0) }),
-            region: region,
+            sampleRate: rate, credentials: credentials, profile: profile, requestedRegion: requested, region: region,
             sensitivity: defaults.vad.sensitivity, silenceTime: defaults.vad.silenceTime,
             clipMin: defaults.vad.clipMin, clipMax: defaults.vad.clipMax,
             webhookURL: defaults.events.webhookURL, clientId: nil, bargeIn: defaults.call.bargeIn,

@@ -21,10 +21,14 @@ public protocol WebSocketServerDelegate: AnyObject, Sendable {
     func route(upgrade request: HTTPRequest, connection: WebSocketConnection) -> WebSocketRoute
     /// A plain HTTP request other than the built-in `/ping` and `/health`; `nil` means 404.
     func respond(to request: HTTPRequest, connection: WebSocketConnection) -> HTTPResponse?
+    /// Something refused or cut off (the kinds of `WebSocketServerCounters.violations`), for metrics.
+    /// Called on whatever queue saw it; must be cheap and thread-safe.
+    func serverCounted(_ kind: String)
 }
 
 extension WebSocketServerDelegate {
     public func respond(to request: HTTPRequest, connection: WebSocketConnection) -> HTTPResponse? { nil }
+    public func serverCounted(_ kind: String) {}
 }
 
 /// Counters of what the server refused or cut off, for metrics.
@@ -169,7 +173,8 @@ public final class WebSocketServer: @unchecked Sendable {
                 return
             }
             if socketCount.load(ordering: .relaxed) >= configuration.maxSockets {
-                counters.withLock { $0.acceptRefused += 1; $0.violations["too_many_sockets", default: 0] += 1 }
+                counters.withLock { $0.acceptRefused += 1 }
+                countViolation("too_many_sockets")
                 _ = Glibc.close(fd)
                 continue
             }
@@ -199,6 +204,7 @@ public final class WebSocketServer: @unchecked Sendable {
 
     func countViolation(_ kind: String) {
         counters.withLock { $0.violations[kind, default: 0] += 1 }
+        delegate.serverCounted(kind)
     }
 
     func routeUpgrade(_ request: HTTPRequest, connection: WebSocketConnection) -> WebSocketRoute {
@@ -245,24 +251,31 @@ public final class WebSocketServer: @unchecked Sendable {
 
     // MARK: - Stopping
 
-    /// Stops accepting (and answers `/health` and upgrades with 503) without closing anything.
+    /// Stops taking calls: upgrades get 503 and `/health` answers 503 `draining`, so load
+    /// balancers move away; the listener stays open for those answers until `stop` ends.
     public func beginDraining() {
-        draining.store(true, ordering: .relaxed)
-        acceptQueue.sync {
+        guard !draining.exchange(true, ordering: .relaxed) else { return }
+        logger.info("draining: new calls are refused with 503")
+    }
+
+    /// Cancels the listening sources (their cancel handlers close the sockets). Asynchronous:
+    /// callable from any queue, the accept queue included.
+    private func closeListeners() {
+        acceptQueue.async { [self] in
             listeners.forEach { $0.source.cancel() }
             listeners = []
         }
-        logger.info("stopped accepting connections")
     }
 
-    /// Stops: no new connections, then waits up to `drainTimeout` seconds for WebSocket
-    /// connections to end by themselves, then closes the rest with 1001 and waits up to the
-    /// close timeout for them. `completion` runs when every socket is closed.
+    /// Stops: no new calls (503), then waits up to `drainTimeout` seconds for WebSocket
+    /// connections to end by themselves, then stops listening, closes the rest with 1001 and
+    /// waits up to the close timeout for them. `completion` runs when every socket is closed.
     public func stop(drainTimeout: Double = 0, completion: @escaping @Sendable () -> Void) {
         beginDraining()
         let drainDeadline = DispatchTime.now() + drainTimeout
         waitUntil({ [weak self] in (self?.openWebSockets ?? 0) == 0 }, deadline: drainDeadline) { [weak self] in
             guard let self else { return completion() }
+            self.closeListeners()
             for loop in self.loops {
                 loop.queue.async {
                     for c in loop.connections.values {

@@ -3,6 +3,7 @@ import Connector
 import Dispatch
 import Foundation
 import Logging
+import SystemdSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,18 +49,54 @@ struct LexConnectorCommand: ParsableCommand {
             logger.critical("could not start: \(error)")
             throw ExitCode(1)
         }
+        let systemd = SystemdNotifier.fromEnvironment()
+        systemd.ready(status: "accepting calls on \(connector.server?.addresses.joined(separator: ", ") ?? "?")")
+        let watchdog = systemd.startWatchdog(queue: .main)
+        let drainTimeout = Double(settings.server.drainTimeout)
+        let configPath = config
+        let stopRequests = SignalCounter()
         var signals: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
             _ = Glibc.signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
-            source.setEventHandler {
-                logger.info("signal \(sig): stopping")
-                connector.stop(drainTimeout: 0) { Glibc.exit(0) }
+            if sig == SIGHUP {
+                source.setEventHandler {
+                    systemd.reloading()
+                    do {
+                        var fresh = try LexmoConfiguration.load(path: configPath)
+                        try fresh.applyEnvironment(ProcessInfo.processInfo.environment)
+                        try connector.reload(fresh)
+                    } catch {
+                        logger.error("SIGHUP: configuration not reloaded, the previous one stays: \(error)")
+                    }
+                    systemd.ready(status: "accepting calls")
+                }
+            } else {
+                source.setEventHandler {
+                    let calls = connector.server?.openWebSockets ?? 0
+                    // A second signal while draining stops at once (calls closed with 1001).
+                    let timeout = stopRequests.next() == 1 ? drainTimeout : 0
+                    logger.info("signal \(sig): draining \(calls) calls for up to \(Int(timeout)) s")
+                    systemd.stopping(status: "draining \(calls) calls")
+                    connector.stop(drainTimeout: timeout) {
+                        logger.info("stopped")
+                        Glibc.exit(0)
+                    }
+                }
             }
             source.resume()
             signals.append(source)
         }
-        withExtendedLifetime(signals) { dispatchMain() }
+        withExtendedLifetime((signals, watchdog)) { dispatchMain() }
+    }
+}
+
+/// Counts stop signals (used on the main queue only).
+final class SignalCounter: @unchecked Sendable {
+    private var count = 0
+    func next() -> Int {
+        count += 1
+        return count
     }
 }
 
