@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "lexconnector", targets: ["lexconnector"]),
         .executable(name: "wsecho", targets: ["wsecho"]),
+        .executable(name: "lexcall", targets: ["lexcall"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -67,6 +68,13 @@ let package = Package(
             "LexStandIn", "Lex", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // lexcall: call simulator and load generator (see README); floor-server: the kernel floor
+        // it is measured against (see BENCHMARKS.md).
+        .target(name: "CLexcallSys"),
+        .target(name: "LexcallCore", dependencies: ["Audio", "WebSocketServer"]),
+        .executableTarget(name: "lexcall", dependencies: ["LexcallCore", "CLexcallSys", "Audio", "WebSocketServer", "Lex", "LexStandIn"]),
+        .executableTarget(name: "floor-server", dependencies: ["CLexcallSys", "WebSocketServer"]),
+
         // Tests (Swift Testing).
         .testTarget(name: "WebSocketServerTests", dependencies: [
             "WebSocketServer", .product(name: "Logging", package: "swift-log"),
@@ -77,6 +85,7 @@ let package = Package(
             "Lex", "LexStandIn", .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Vectors")]),
         .testTarget(name: "SystemdSupportTests", dependencies: ["SystemdSupport"]),
+        .testTarget(name: "LexcallTests", dependencies: ["LexcallCore", "Audio"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -76,6 +76,10 @@ public final class LexStandIn: @unchecked Sendable {
         public var sessionStateJSON: String?
         /// Status the stand-in answered (0 when it closed without reply).
         public var replyStatus: Int
+        /// CLOCK_MONOTONIC nanoseconds when the whole request had arrived, and when the
+        /// stand-in began its answer (before any `firstByteDelayMilliseconds`); 0 for rejects.
+        public var receivedAt: UInt64 = 0
+        public var respondedAt: UInt64 = 0
 
         public func header(_ name: String) -> String? {
             headers.first { $0.name.lowercased() == name.lowercased() }?.value
@@ -203,6 +207,13 @@ public final class LexStandIn: @unchecked Sendable {
         state.unlock()
     }
 
+    /// CLOCK_MONOTONIC in nanoseconds (the clock of `RecordedRequest.receivedAt`).
+    public static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
     static func key(_ text: String) -> String {
         text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
     }
@@ -210,6 +221,7 @@ public final class LexStandIn: @unchecked Sendable {
     // MARK: Request handling (connection threads)
 
     private func handle(_ request: ReceivedHTTPRequest, _ connection: LoopbackHTTPServer.Connection) -> Bool {
+        let receivedAt = Self.monotonicNanoseconds()
         var record = RecordedRequest(
             sequence: 0, connection: connection.number, requestOnConnection: connection.requestsServed,
             method: request.method, path: request.path, query: request.query,
@@ -217,6 +229,7 @@ public final class LexStandIn: @unchecked Sendable {
             chunkedBody: request.chunked, inputText: nil, api: nil, isWebhook: false, target: nil,
             contentType: request.header("content-type"), signature: .missing, sessionAttributes: [:],
             requestAttributes: [:], sessionStateJSON: nil, replyStatus: 0)
+        record.receivedAt = receivedAt
         let route = Route(method: request.method, path: request.path)
 
         if case .webhook = route {
@@ -361,6 +374,7 @@ public final class LexStandIn: @unchecked Sendable {
         case .closeWithoutReply?: record.replyStatus = 0
         default: record.replyStatus = 200
         }
+        record.respondedAt = Self.monotonicNanoseconds()
         append(record)
 
         // Concurrency accounting and the optional barrier.
