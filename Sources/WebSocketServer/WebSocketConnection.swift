@@ -139,26 +139,34 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     // MARK: - Reading
 
+    /// Reads until the socket is drained (EAGAIN), ended or failed. A short read is not enough
+    /// to stop: when a peer's reset (or hang-up) comes with data still unread, libdispatch
+    /// delivers one last event and unregisters the source, so the reset must be read in this
+    /// call or the connection is never closed. A busy peer gets `readsPerTurn` reads, then the
+    /// rest waits behind the loop's other work (other connections, the pacing tick).
     private func readable() {
         let buf = eventLoop.readBuffer
-        while true {
+        for _ in 0..<Self.readsPerTurn {
+            if case .closed = phase { return }
             let n = read(fd, buf.baseAddress, buf.count)
             if n > 0 {
                 received(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
-                if case .closed = phase { return }
-                if n < buf.count { return }
             } else if n == 0 {
                 peerClosedSocket()
                 return
             } else {
                 let e = errno
-                if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return }
+                if e == EAGAIN || e == EWOULDBLOCK { return }
+                if e == EINTR { continue }
                 logger.debug("read failed", metadata: ["errno": "\(e)"])
                 peerClosedSocket()
                 return
             }
         }
+        eventLoop.execute { [weak self] in self?.readable() }
     }
+
+    static let readsPerTurn = 16
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
         switch phase {
