@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# End to end through a real nginx: TLS termination and the WebSocket upgrade as
+# contrib/nginx/lexconnector.conf configures them, in front of the release
+# lexconnector, with the Lex stand-in (lex-standin) as Amazon Lex.
+#
+#   wss client (scripts/wss_call.py) --TLS--> nginx --> lexconnector --SigV4--> lex-standin
+#
+# Needs nginx, openssl, curl and python3 (installs nothing) and the release build:
+#   swift build -c release && scripts/nginx-e2e.sh
+# BIN_DIR overrides where the binaries are (default: swift build -c release --show-bin-path).
+# KEEP_E2E_DIR=1 keeps the temporary directory (configs, logs) for a look afterwards.
+# Ends with "nginx-e2e: N passed, M failed"; exits 1 when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok - $*"; }
+fail() { failed=$((failed + 1)); echo "not ok - $*"; }
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+check() { local d=$1; shift; if "$@"; then pass "$d"; else fail "$d"; fi; }
+finish() {
+    echo "nginx-e2e: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+    exit $?
+}
+abort() { fail "$*"; show_logs; finish; }
+
+for tool in nginx openssl curl python3; do
+    command -v "$tool" >/dev/null || PATH=$PATH:/usr/sbin command -v "$tool" >/dev/null \
+        || { echo "nginx-e2e: $tool is missing (Debian: apt-get install nginx openssl curl python3)"; exit 1; }
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+bin_dir=${BIN_DIR:-$(swift build -c release --show-bin-path)}
+for b in lexconnector lex-standin; do
+    [ -x "$bin_dir/$b" ] || { echo "nginx-e2e: $bin_dir/$b is missing: swift build -c release (or set BIN_DIR)"; exit 1; }
+done
+
+work=$(mktemp -d -t lexconnector-nginx-e2e.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+    if [ "${KEEP_E2E_DIR:-}" = 1 ]; then echo "nginx-e2e: kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'echo "nginx-e2e: interrupted"; exit 130' INT TERM
+
+show_logs() {
+    for f in "$work"/standin.log "$work"/lexconnector.log "$work"/logs/error.log "$work"/logs/lexconnector.error.log; do
+        [ -s "$f" ] && { echo "--- $f (last 30 lines)"; tail -n 30 "$f"; }
+    done
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for SECONDS COMMAND...: start-up readiness (processes starting), not behaviour.
+wait_for() {
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do
+        [ $SECONDS -ge $deadline ] && return 1
+        sleep 0.1
+    done
+}
+
+# --- TLS certificate for "localhost" (and 127.0.0.1), trusted by the clients below.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$work/privkey.pem" -out "$work/fullchain.pem" 2>"$work/openssl.log" \
+    || { cat "$work/openssl.log"; abort "self-signed certificate"; }
+
+# --- The Lex stand-in.
+"$bin_dir/lex-standin" --port 0 >"$work/standin.log" 2>&1 &
+pids+=($!)
+wait_for 20 grep -q "^lex-standin listening on " "$work/standin.log" || abort "lex-standin started"
+standin_port=$(sed -n 's/^lex-standin listening on \([0-9]*\)$/\1/p' "$work/standin.log")
+pass "lex-standin listening on $standin_port"
+
+# --- lexconnector, pointed at the stand-in.
+lc_port=$(free_port)
+cat >"$work/lexmo.conf" <<EOF
+[lexmo]
+host = 127.0.0.1
+port = $lc_port
+event_loops = 2
+[lex]
+region = us-east-1
+endpoint_v1 = http://127.0.0.1:$standin_port
+endpoint_v2 = http://127.0.0.1:$standin_port
+max_attempts = 1
+[log]
+level = info
+EOF
+check_config() { "$bin_dir/lexconnector" --config "$work/lexmo.conf" --check-config >/dev/null; }
+check "lexconnector --check-config accepts the e2e config" check_config
+# Under the unit's MemoryDenyWriteExecute=yes: no writable+executable memory.
+# prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN) (Linux 6.3+, kept across execve)
+# enforces the same rule here without systemd; older kernels run it as is.
+mdwe_exec='
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+on = libc.prctl(65, 1, 0, 0, 0) == 0 and libc.prctl(66, 0, 0, 0, 0) == 1
+print("mdwe: " + ("on" if on else "unsupported by this kernel"), file=sys.stderr, flush=True)
+os.execv(sys.argv[1], sys.argv[1:])'
+python3 -c "$mdwe_exec" "$bin_dir/lexconnector" --config "$work/lexmo.conf" >"$work/lexconnector.log" 2>&1 &
+lc_pid=$!
+pids+=($lc_pid)
+wait_for 20 curl -fs -o /dev/null "http://127.0.0.1:$lc_port/ping" || abort "lexconnector answers /ping on $lc_port"
+grep -q '^mdwe: on' "$work/lexconnector.log" && pass "lexconnector runs with writable+executable memory refused (PR_SET_MDWE)"
+
+# --- nginx with contrib/nginx/lexconnector.conf: ports, certificate and log paths
+# substituted, IPv6 listeners dropped (CI machines may have no IPv6).
+tls_port=$(free_port)
+http_port=$(free_port)
+mkdir -p "$work/logs" "$work/temp"
+sed -e "s#listen 443 ssl;#listen 127.0.0.1:$tls_port ssl;#" \
+    -e "s#listen 80;#listen 127.0.0.1:$http_port;#" \
+    -e '/listen \[::\]/d' \
+    -e "s#server 127.0.0.1:8000 #server 127.0.0.1:$lc_port #" \
+    -e "s#/etc/ssl/lexconnector/#$work/#g" \
+    -e "s#/var/log/nginx/#$work/logs/#g" \
+    "$repo/contrib/nginx/lexconnector.conf" >"$work/lexconnector-site.conf"
+# Every deployment-specific value was replaced (comments aside).
+if grep -v '^\s*#' "$work/lexconnector-site.conf" | grep -Eq '/etc/|/var/|:8000|listen (80|443)'; then
+    grep -nE '/etc/|/var/|:8000|listen (80|443)' "$work/lexconnector-site.conf"
+    abort "nginx config derived from contrib/nginx/lexconnector.conf"
+fi
+user_line=""
+[ "$(id -u)" = 0 ] && user_line="user $(id -un) $(id -gn);"  # workers stay root: the temp dir is 0700
+cat >"$work/nginx.conf" <<EOF
+$user_line
+daemon off;
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/logs/error.log info;
+events { worker_connections 1024; }
+http {
+    access_log $work/logs/access.log;
+    client_body_temp_path $work/temp/body;
+    proxy_temp_path $work/temp/proxy;
+    fastcgi_temp_path $work/temp/fastcgi;
+    uwsgi_temp_path $work/temp/uwsgi;
+    scgi_temp_path $work/temp/scgi;
+    include $work/lexconnector-site.conf;
+}
+EOF
+if "$NGINX" -t -p "$work" -e "$work/logs/error.log" -c "$work/nginx.conf" >"$work/nginx-t.log" 2>&1; then
+    pass "nginx -t accepts contrib/nginx/lexconnector.conf"
+else
+    cat "$work/nginx-t.log"
+    abort "nginx -t accepts contrib/nginx/lexconnector.conf"
+fi
+"$NGINX" -p "$work" -e "$work/logs/error.log" -c "$work/nginx.conf" >"$work/nginx.log" 2>&1 &
+pids+=($!)
+
+https=(curl -sS --max-time 10 --cacert "$work/fullchain.pem" --resolve "localhost:$tls_port:127.0.0.1")
+base="https://localhost:$tls_port"
+wait_for 20 "${https[@]}" -fo /dev/null "$base/ping" 2>/dev/null || abort "nginx answers over TLS on $tls_port"
+
+# --- Health checks through nginx (TLS verified against the generated certificate).
+body=$("${https[@]}" -w ' %{http_code}' "$base/ping")
+check "GET /ping through nginx: 200 ok" test "$body" = "ok 200"
+body=$("${https[@]}" -w ' %{http_code}' "$base/health")
+check "GET /health through nginx: 200 status ok ($body)" \
+    grep -Eq '^\{"status":"ok",.*\} 200$' <<<"$body"
+body=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$http_port/ping")
+check "plain HTTP redirects to https ($body)" grep -q "^301 https://" <<<"$body"
+body=$("${https[@]}" "$base/metrics")
+check "GET /metrics through nginx from 127.0.0.1 (allowed)" grep -q "^lexconnector_" <<<"$body"
+
+# --- A call over wss:// through nginx.
+echo "# call: wss://localhost:$tls_port (start, ok, DTMF 1 #, 2 s of silence in real time, reply, close)"
+python3 "$repo/scripts/wss_call.py" --port "$tls_port" --server-name localhost --cafile "$work/fullchain.pem" \
+    >"$work/call.log" 2>&1
+call_status=$?
+cat "$work/call.log"
+passed=$((passed + $(grep -c '^ok - ' "$work/call.log")))
+failed=$((failed + $(grep -c '^not ok - ' "$work/call.log")))
+[ $call_status -ne 0 ] && ! grep -q '^not ok - ' "$work/call.log" && fail "wss_call.py exited $call_status"
+
+# The stand-in answered the call's DTMF as a signed Lex V2 request.
+grep '^request' "$work/standin.log" | sed 's/^/# stand-in: /'
+check "lex-standin saw a signed V2 request with the DTMF input" \
+    grep -Eq '^request [0-9]+: POST /bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/e2e-call-1/utterance api=v2 .*input="1" .*signature=valid status=200' \
+    "$work/standin.log"
+no_bad_signature() { ! grep -Eq '^request .*signature=(missing|invalid)' "$work/standin.log"; }
+check "no unsigned or badly signed request reached the stand-in" no_bad_signature
+check "nginx logged the upgrade with 101" \
+    grep -q '"GET /bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/e2e-call-1/utterance HTTP/1.1" 101 ' \
+    "$work/logs/lexconnector.access.log"
+no_websockets() { "${https[@]}" "$base/health" 2>/dev/null | grep -q '"websockets":0,'; }
+check "the call's WebSocket is gone after the close (/health websockets 0)" wait_for 10 no_websockets
+
+# --- Stop: SIGTERM, exit 0.
+kill -TERM "$lc_pid"
+wait "$lc_pid"
+lc_status=$?
+check "lexconnector exits 0 on SIGTERM" test "$lc_status" -eq 0
+body=$("${https[@]}" -o /dev/null -w '%{http_code}' "$base/ping" 2>/dev/null)
+check "nginx answers 502 once lexconnector is gone ($body)" test "$body" = 502
+
+[ "$failed" -eq 0 ] || show_logs
+finish
