@@ -107,7 +107,7 @@ final class HostileBench: @unchecked Sendable {
     /// Waits until the server holds no socket but the canary's: every connection a case
     /// opened was closed on the server side too. (Well inside the handshake timeout, so a
     /// socket the server lost track of cannot be rescued by the 408.)
-    func expectOnlyTheCanaryLeft(timeout: Double = 1, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectOnlyTheCanaryLeft(timeout: Double = 2, sourceLocation: SourceLocation = #_sourceLocation) {
         let ok = eventually(timeout: timeout) { server.openSockets == 1 && server.openWebSockets == 1 }
         #expect(ok, "\(caseName): the server still holds \(server.openSockets) sockets (\(server.openWebSockets) WebSockets); only the canary's should be left",
                 sourceLocation: sourceLocation)

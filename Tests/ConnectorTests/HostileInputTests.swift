@@ -26,6 +26,8 @@ import WebSocketServer
         h.standIn.setDefaultReply(.init(message: "Canary.", audio: .tone(milliseconds: 1000)))
         let canary = try CanaryCall(harness: h, replyFrames: 50)
         canary.start()
+        // The attack begins once the canary's first reply is playing.
+        #expect(canary.client.wait(timeout: 5) { !$0.frames.isEmpty }, "the canary's first reply frame came")
 
         let handshakeTimeout = server.configuration.handshakeTimeout
         #expect(handshakeTimeout == Double(Self.handshakeTimeout), "[limits] handshake_timeout reaches the server")
