@@ -225,10 +225,12 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         call.lastInbound = Self.now()
         call.pendingReceived += 1
         let frameBytes = call.params.frameBytes
-        call.inboundBytes += data
+        // The usual case, one whole frame and nothing carried over, skips the carry buffer.
+        let direct = call.inboundBytes.isEmpty && data.count == frameBytes
+        if !direct { call.inboundBytes += data }
         var offset = 0
-        while call.inboundBytes.count - offset >= frameBytes {
-            let samples = PCM.samples(littleEndian: call.inboundBytes[offset..<(offset + frameBytes)])
+        while (direct ? data.count : call.inboundBytes.count) - offset >= frameBytes {
+            let samples = Self.samples(direct ? data : call.inboundBytes, offset, frameBytes)
             offset += frameBytes
             if let r = call.inboundResampler {
                 call.inboundSamples += r.process(samples)
@@ -243,7 +245,21 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
             }
             if case .ended = phase { return }
         }
-        call.inboundBytes.removeFirst(offset)
+        if !direct { call.inboundBytes.removeFirst(offset) }
+    }
+
+    /// Samples from `count` little-endian bytes at `offset`: one copy. (The generic
+    /// `PCM.samples(littleEndian:)` is not specialised across the module boundary and costs
+    /// about 40 times as much, per the lexcall profile in BENCHMARKS.md.)
+    private static func samples(_ bytes: [UInt8], _ offset: Int, _ count: Int) -> [Int16] {
+        [Int16](unsafeUninitializedCapacity: count / 2) { out, initialized in
+            bytes.withUnsafeBytes { raw in
+                for i in 0..<(count / 2) {
+                    out[i] = Int16(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 2 * i, as: Int16.self))
+                }
+            }
+            initialized = count / 2
+        }
     }
 
     private func segment(_ frame: [Int16], _ call: ActiveCall) {
@@ -399,10 +415,14 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
     private func startPlaybackIfReady(_ call: ActiveCall) {
         guard !call.playing, call.playback.availableFrames > 0 else { return }
         call.playing = true
-        call.playbackStart = Self.now()
+        let now = Self.now()
+        // The first frame goes out now; the rest on the pacer's ticks. Frame k is due at the
+        // last tick + k × 20 ms, so frame 1 goes with the next tick: a first gap under 20 ms
+        // instead of up to 40 (when playback started just after a tick).
+        let tick = env.pacer.lastTick
+        call.playbackStart = tick > 0 && now >= tick && now - tick < Pacer.frameNanoseconds ? tick : now
         call.framesSent = 0
         call.events?.emit("playback_started", [:])
-        // The first frame goes out now; the pacer sends the rest on the 20 ms grid from here.
         sendDueFrames(call, now: call.playbackStart)
     }
 
@@ -490,10 +510,12 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         }
     }
 
-    /// Sends every frame due by `now`: frame k is due at playbackStart + k * 20 ms.
+    /// Sends every frame due by `now`: frame k is due at playbackStart + k * 20 ms. Ticks come
+    /// a little late or early against that grid (timer jitter); rounding to the nearest
+    /// 20 ms keeps one frame per tick instead of none at one tick and two at the next.
     private func sendDueFrames(_ call: ActiveCall, now: UInt64) {
         guard let connection else { return }
-        let due = Int((now - call.playbackStart) / Pacer.frameNanoseconds) + 1
+        let due = Int((now - call.playbackStart + Pacer.frameNanoseconds / 2) / Pacer.frameNanoseconds) + 1
         var behind = due - call.framesSent
         if behind > 3 {
             // More than three frames late (a stalled loop): count them late and resume from now

@@ -14,6 +14,8 @@ final class Pacer: @unchecked Sendable {
     let loop: EventLoop
     private var sessions: [ObjectIdentifier: PacedSession] = [:]
     private var timer: DispatchSourceTimer?
+    /// Monotonic time of the last tick (0 before the first): the loop's 20 ms grid.
+    private(set) var lastTick: UInt64 = 0
 
     init(loop: EventLoop) { self.loop = loop }
 
@@ -35,6 +37,7 @@ final class Pacer: @unchecked Sendable {
         if sessions.isEmpty {
             timer?.cancel()
             timer = nil
+            lastTick = 0
         }
     }
 
@@ -42,6 +45,7 @@ final class Pacer: @unchecked Sendable {
 
     private func fire() {
         let now = DispatchTime.now().uptimeNanoseconds
+        lastTick = now
         for s in Array(sessions.values) { s.tick(now: now) }
     }
 }
