@@ -80,3 +80,11 @@ bench: deps-test build-release
 
 clean:
 	rm -rf .build .build-* $(CACHE) reports
+
+# A real nginx (TLS, WebSocket upgrade, health checks) in front of the release server and
+# a call through it to the Lex stand-in; then systemd-analyze on the systemd unit.
+.PHONY: nginx-e2e
+nginx-e2e: deps-test build-release
+	$(call apt_install,nginx openssl curl systemd)
+	BIN_DIR=$$($(SWIFT) build -c release --show-bin-path) scripts/nginx-e2e.sh
+	BIN_DIR=$$($(SWIFT) build -c release --show-bin-path) scripts/verify-systemd.sh
