@@ -11,6 +11,8 @@
 # KEEP_E2E_DIR=1 keeps the temporary directory (configs, logs) for a look afterwards.
 # Ends with "nginx-e2e: N passed, M failed"; exits 1 when anything failed.
 set -uo pipefail
+# A relative BIN_DIR is relative to where the script is called from.
+[ -n "${BIN_DIR:-}" ] && { BIN_DIR=$(cd "$BIN_DIR" && pwd) || exit 1; }
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 

@@ -6,10 +6,13 @@
 #  - `security --offline` exposure score at most 2.0 ("OK").
 # Usage: scripts/verify-systemd.sh [BIN_DIR]   (default: swift build -c release --show-bin-path)
 set -euo pipefail
+# A relative BIN_DIR is relative to where the script is called from.
+bin_arg=${1:-${BIN_DIR:-}}
+[ -n "$bin_arg" ] && bin_arg=$(cd "$bin_arg" && pwd)
 cd "$(dirname "$0")/.."
 
 unit=contrib/systemd/lexconnector.service
-bin_dir=${1:-${BIN_DIR:-$(swift build -c release --show-bin-path)}}
+bin_dir=${bin_arg:-$(swift build -c release --show-bin-path)}
 binary=$bin_dir/lexconnector
 command -v systemd-analyze >/dev/null || { echo "verify-systemd: systemd-analyze missing (apt-get install systemd)"; exit 1; }
 [ -x "$binary" ] || { echo "verify-systemd: $binary not built (swift build -c release)"; exit 1; }
