@@ -151,12 +151,13 @@ import WebSocketServer
             try b.expectHTTP(upgrade("/admin/../../etc/passwd"), status: 404)
             b.expectBadInput("route", 1)
         },
-        HostileCase("bad Lex ids in the path", expect: "404 x5 with the reason") { b in
+        HostileCase("bad Lex ids in the path", expect: "404 x6 with the reason") { b in
             let paths = [
                 "/bots/ABCDEFGHI!/botAliases/TSTALIASID/botLocales/en_US/sessions/caller1/utterance",
                 "/bots/ABCDEFGHIJ/botAliases/TSTALIAS/botLocales/en_US/sessions/caller1/utterance",
                 "/bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/\(String(repeating: "x", count: 101))/utterance",
                 "/bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/caller%ZZ/utterance",
+                "/bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/caller%FF%FE/utterance",
                 "/bot/Order__Flowers/alias/prod/user/caller1/content",
             ]
             for p in paths {
@@ -342,6 +343,24 @@ import WebSocketServer
             let e = try b.expectClose(p, code: 1008, reasonContains: "JSON", answer: true)
             #expect(e.texts.count == 1 && e.texts[0].contains("invalid start message"), "\(b.caseName): \(e.texts)")
             b.expectBadInput("start_parameters", 1)
+        },
+        HostileCase("deeply nested JSON as the start message", expect: "1008, no crash") { b in
+            let p = try b.call()
+            let depth = 30_000
+            p.sendFrame(.text, [UInt8](repeating: UInt8(ascii: "["), count: depth) + [UInt8](repeating: UInt8(ascii: "]"), count: depth))
+            try b.expectClose(p, code: 1008, reasonContains: "JSON", answer: true)
+            b.expectBadInput("start_parameters", 1)
+        },
+        HostileCase("deeply nested JSON mid-call", expect: "ignored; the call stays up") { b in
+            let p = try b.call(start: true)
+            let depth = 30_000
+            p.sendFrame(.text, Array("{\"event\":".utf8) + [UInt8](repeating: UInt8(ascii: "{"), count: depth))
+            p.sendFrame(.ping, Array("alive".utf8))
+            let pong = try p.readFrame()
+            #expect(pong?.opcode == .pong && pong?.payload == Array("alive".utf8), "\(b.caseName): \(String(describing: pong))")
+            b.expectBadInput("text_message", 1)
+            p.sendFrame(.close, [0x03, 0xE8])
+            #expect(try p.readEnding().code == 1000, "\(b.caseName)")
         },
         HostileCase("odd-length audio frame", expect: "1003") { b in
             let p = try b.call(start: true)
