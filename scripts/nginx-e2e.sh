@@ -29,11 +29,12 @@ finish() {
 }
 abort() { fail "$*"; show_logs; finish; }
 
+PATH=$PATH:/usr/sbin:/sbin  # nginx lives in /usr/sbin
 for tool in nginx openssl curl python3; do
-    command -v "$tool" >/dev/null || PATH=$PATH:/usr/sbin command -v "$tool" >/dev/null \
+    command -v "$tool" >/dev/null \
         || { echo "nginx-e2e: $tool is missing (Debian: apt-get install nginx openssl curl python3)"; exit 1; }
 done
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+NGINX=$(command -v nginx)
 
 bin_dir=${BIN_DIR:-$(swift build -c release --show-bin-path)}
 for b in lexconnector lex-standin; do
