@@ -109,10 +109,26 @@ libc = ctypes.CDLL(None, use_errno=True)
 on = libc.prctl(65, 1, 0, 0, 0) == 0 and libc.prctl(66, 0, 0, 0, 0) == 1
 print("mdwe: " + ("on" if on else "unsupported by this kernel"), file=sys.stderr, flush=True)
 os.execv(sys.argv[1], sys.argv[1:])'
-python3 -c "$mdwe_exec" "$bin_dir/lexconnector" --config "$work/lexmo.conf" >"$work/lexconnector.log" 2>&1 &
+# As systemd runs it: a notify socket (abstract, like systemd's own) that
+# records each datagram on one line, and a 2 s watchdog.
+notify_name="lexconnector-e2e-$$"
+notify_listen='
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("\0" + sys.argv[1])
+print("bound", flush=True)
+while True:
+    print(s.recv(4096).decode().replace("\n", " | "), flush=True)'
+python3 -c "$notify_listen" "$notify_name" >"$work/notify.log" 2>&1 &
+pids+=($!)
+wait_for 10 grep -q '^bound' "$work/notify.log" || abort "notify socket bound"
+NOTIFY_SOCKET="@$notify_name" WATCHDOG_USEC=2000000 \
+    python3 -c "$mdwe_exec" "$bin_dir/lexconnector" --config "$work/lexmo.conf" >"$work/lexconnector.log" 2>&1 &
 lc_pid=$!
 pids+=($lc_pid)
 wait_for 20 curl -fs -o /dev/null "http://127.0.0.1:$lc_port/ping" || abort "lexconnector answers /ping on $lc_port"
+check "sd_notify: READY=1 with a STATUS once listening" grep -q '^READY=1 | STATUS=' "$work/notify.log"
+check "sd_notify: WATCHDOG=1 (WATCHDOG_USEC=2000000)" wait_for 5 grep -q '^WATCHDOG=1$' "$work/notify.log"
 grep -q '^mdwe: on' "$work/lexconnector.log" && pass "lexconnector runs with writable+executable memory refused (PR_SET_MDWE)"
 
 # --- nginx with contrib/nginx/lexconnector.conf: ports, certificate and log paths
@@ -203,6 +219,8 @@ kill -TERM "$lc_pid"
 wait "$lc_pid"
 lc_status=$?
 check "lexconnector exits 0 on SIGTERM" test "$lc_status" -eq 0
+check "sd_notify: STOPPING=1 on SIGTERM" grep -q '^STOPPING=1' "$work/notify.log"
+uniq -c "$work/notify.log" | sed 's/^ *\([0-9]*\) \(.*\)/# notify: \2 (x\1)/'
 body=$("${https[@]}" -o /dev/null -w '%{http_code}' "$base/ping" 2>/dev/null)
 check "nginx answers 502 once lexconnector is gone ($body)" test "$body" = 502
 
