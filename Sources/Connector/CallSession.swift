@@ -254,9 +254,13 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
     private static func samples(_ bytes: [UInt8], _ offset: Int, _ count: Int) -> [Int16] {
         [Int16](unsafeUninitializedCapacity: count / 2) { out, initialized in
             bytes.withUnsafeBytes { raw in
+                #if _endian(little)
+                UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + count / 2 * 2)]))
+                #else
                 for i in 0..<(count / 2) {
                     out[i] = Int16(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 2 * i, as: Int16.self))
                 }
+                #endif
             }
             initialized = count / 2
         }

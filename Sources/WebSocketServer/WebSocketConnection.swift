@@ -185,6 +185,9 @@ public final class WebSocketConnection: @unchecked Sendable {
                 respondAndClose(.text(error.status, error.reason + "\n"))
             }
         case .webSocket(var sm):
+            // Take the state machine out of `phase` first: with `phase` still holding it, its
+            // frame buffer is shared and the append below copies or reallocates it every time.
+            phase = .closed
             sm.receive(bytes)
             phase = .webSocket(sm)
             drainActions()
@@ -194,8 +197,11 @@ public final class WebSocketConnection: @unchecked Sendable {
     }
 
     private func drainActions() {
-        while case .webSocket(var sm) = phase, let action = sm.nextAction() {
+        while case .webSocket(var sm) = phase {
+            phase = .closed  // as in received(_:): keep sm's buffers uniquely referenced
+            let next = sm.nextAction()
             phase = .webSocket(sm)
+            guard let action = next else { break }
             switch action {
             case .deliverText(let text):
                 handler?.webSocket(self, didReceiveText: text)
