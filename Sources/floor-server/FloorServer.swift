@@ -211,16 +211,18 @@ struct FloorServer {
         let loops = (0..<options.threads).map { _ in FloorLoop(options: options) }
         print("floor-server listening on 127.0.0.1:\(options.port) with \(options.threads) threads")
         
-        var threads: [pthread_t] = []
-        for loop in loops.dropFirst() {
-            var th = pthread_t()
-            let box = Unmanaged.passRetained(loop).toOpaque()
-            pthread_create(&th, nil, { arg in
-                Unmanaged<FloorLoop>.fromOpaque(arg!).takeRetainedValue().run()
-                return nil
-            }, box)
-            threads.append(th)
-        }
+        for loop in loops.dropFirst() { startThread(loop) }
         loops[0].run()
     }
+}
+
+/// Runs `loop` on a new thread. A free function, so the closure is not main-actor isolated
+/// (one inside `main()` would be, and would trap on the new thread).
+func startThread(_ loop: FloorLoop) {
+    var th = pthread_t()
+    let box = Unmanaged.passRetained(loop).toOpaque()
+    pthread_create(&th, nil, { arg in
+        Unmanaged<FloorLoop>.fromOpaque(arg!).takeRetainedValue().run()
+        return nil
+    }, box)
 }

@@ -21,6 +21,8 @@ struct RunStats {
     var oks = 0
     var clears = 0
     var generatorLateSends = 0
+    /// How late lexcall's own sends were against their deadlines (measured window).
+    var sendLateness = DurationHistogram()
     var backloggedSends = 0
     // Measured window.
     var gaps = DurationHistogram()
@@ -247,7 +249,10 @@ final class CallEngine {
             sendFrame(c, t)
             c.nextFrame += 1
             stats.framesSent += 1
-            if inWindow(t) { stats.windowFramesSent += 1 }
+            if inWindow(t) {
+                stats.windowFramesSent += 1
+                stats.sendLateness.record(t - due)
+            }
         }
         if c.state == .open, t >= c.hangUpAt { hangUp(c, t) }
     }
@@ -281,7 +286,7 @@ final class CallEngine {
             write(c, silenceFrame, t)
             if t >= until {
                 if options.isLoad {
-                    c.script = .speaking(frame: 0)
+                    c.script = speechFrames.isEmpty ? .silent : .speaking(frame: 0)
                 } else if options.silenceAfter == nil, t - max(c.wavFinishedAt, c.lastReplyFrame) >= 1_500_000_000, !c.tracker.inReply {
                     // Single call without --silence-after: over once the replies are (1.5 s of quiet).
                     hangUp(c, t)
@@ -433,7 +438,10 @@ final class CallEngine {
             } else {
                 narrate(c, t, "<- reply started")
             }
-            if case .speaking = c.script {} else { c.script = .hearing }
+            switch c.script {
+            case .awaitingReply, .pausing: c.script = .hearing
+            case .speaking, .hearing, .silent: break
+            }
         case .continued(let gap, let late):
             if measured {
                 stats.gaps.record(gap)

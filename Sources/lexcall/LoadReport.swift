@@ -96,12 +96,14 @@ struct LoadReport {
             }
         }
         if let (a, b) = client, windowSeconds > 0 {
-            lines.append(String(format: "lexcall CPU: %.2f cores (user %.2f s, system %.2f s)%@; its sends more than 2 ms late: %d, sends that found the socket full: %d",
+            lines.append(String(format: "lexcall CPU: %.2f cores (user %.2f s, system %.2f s)%@; its sends behind their deadline p50 %@ ms, p99 %@ ms, max %@ ms (%d more than 2 ms); sends that found the socket full: %d",
                                 (b.user - a.user + b.system - a.system) / windowSeconds, b.user - a.user, b.system - a.system,
-                                options.lexStandinPort != nil ? " with the stand-in" : "", s.generatorLateSends, s.backloggedSends))
+                                options.lexStandinPort != nil ? " with the stand-in" : "", milliseconds(s.sendLateness.percentile(50)),
+                                milliseconds(s.sendLateness.percentile(99)), milliseconds(s.sendLateness.max), s.generatorLateSends, s.backloggedSends))
             j["lexcall_cores"] = (b.user - a.user + b.system - a.system) / windowSeconds
         }
         j["generator_late_sends"] = s.generatorLateSends
+        j["send_lateness"] = dist(s.sendLateness)
         j["lost_connections"] = s.lostConnections
         j["connect_failures"] = s.connectFailures
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
