@@ -20,13 +20,14 @@ APT_TEST := python3-venv espeak-ng sox
 # Python test tools (pinned).
 PIP_TEST := kosoku==0.1.0
 
-.PHONY: help deps deps-test sigv4-suite build build-release run test unit-test autobahn fuzz bench clean
+.PHONY: help deps deps-test sigv4-suite build build-release run test unit-test autobahn fuzz bench clean demo
 
 help:
 	@echo "make run    - install what is missing, build, start lexconnector with $(CONFIG)"
 	@echo "make test   - install what is missing, build, run every test (unit, end-to-end, Autobahn)"
 	@echo "make fuzz   - build and run the libFuzzer targets (FUZZ_SECONDS=60 each)"
 	@echo "make bench  - run the benchmarks (see BENCHMARKS.md)"
+	@echo "make demo   - one call through lexconnector to a Lex stand-in (no AWS account), printing the conversation"
 
 # Installs the Debian packages in $(1) that are not installed yet.
 define apt_install
@@ -77,6 +78,11 @@ bench: deps-test build-release
 	$(SWIFT) run -c release audio-bench
 	$(SWIFT) run -c release lex-bench
 	scripts/bench-echo.sh
+	WRITE=1 scripts/bench-capacity.sh
+
+# One call with lexcall through lexconnector to the Lex stand-in inside lexcall.
+demo: build-release
+	scripts/demo.sh
 
 clean:
 	rm -rf .build .build-* $(CACHE) reports
