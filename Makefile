@@ -69,7 +69,7 @@ unit-test: deps-test sigv4-suite
 autobahn: deps-test build-release
 	scripts/autobahn.sh
 
-test: unit-test autobahn
+test: unit-test autobahn nginx-e2e
 
 fuzz: deps
 	scripts/fuzz.sh

@@ -253,9 +253,16 @@ public final class WebSocketServer: @unchecked Sendable {
 
     /// Stops taking calls: upgrades get 503 and `/health` answers 503 `draining`, so load
     /// balancers move away; the listener stays open for those answers until `stop` ends.
+    /// With `reusePort` the listener closes at once instead: the kernel would otherwise keep
+    /// handing this process a share of new connections that another process could take.
     public func beginDraining() {
         guard !draining.exchange(true, ordering: .relaxed) else { return }
-        logger.info("draining: new calls are refused with 503")
+        if configuration.reusePort {
+            closeListeners()
+            logger.info("draining: listener closed (reuse_port: other processes on the port take new calls)")
+        } else {
+            logger.info("draining: new calls are refused with 503")
+        }
     }
 
     /// Cancels the listening sources (their cancel handlers close the sockets). Asynchronous:
