@@ -73,7 +73,7 @@ final class FloorLoop: @unchecked Sendable {
     var connections: [Int32: FloorConnection] = [:]
     let frame: [UInt8]
     let okFrame = FrameEncoder.frame(.text, Array("ok".utf8))
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
 
     init(options: FloorOptions) {
         self.options = options
@@ -99,7 +99,10 @@ final class FloorLoop: @unchecked Sendable {
     }
 
     func run() {
-        var events = [epoll_event](repeating: epoll_event(), count: 1024)
+        // A raw buffer: a Swift array here, sliced for the loop below, was copied on every
+        // epoll_wait and the copies retained (the process grew by megabytes a second).
+        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 1024)
+        defer { events.deallocate() }
         var nextTick = monotonic() + 20_000_000
         let cycle = UInt64(options.playMs + options.pauseMs) * 1_000_000
         let play = UInt64(options.playMs) * 1_000_000
@@ -112,10 +115,10 @@ final class FloorLoop: @unchecked Sendable {
                 t = monotonic()
             }
             let timeout = Int32((nextTick - min(nextTick, t)) / 1_000_000) + 1
-            let n = events.withUnsafeMutableBufferPointer { epoll_wait(epollFD, $0.baseAddress, Int32($0.count), timeout) }
+            let n = epoll_wait(epollFD, events, 1024, timeout)
             guard n > 0 else { continue }
-            for e in events[0..<Int(n)] {
-                let fd = e.data.fd
+            for k in 0..<Int(n) {
+                let fd = events[k].data.fd
                 if fd == listenFD { accept(); continue }
                 if let c = connections[fd] { readable(c) }
             }
@@ -135,14 +138,14 @@ final class FloorLoop: @unchecked Sendable {
     }
 
     func readable(_ c: FloorConnection) {
-        let n = buffer.withUnsafeMutableBytes { read(c.fd, $0.baseAddress, $0.count) }
+        let n = read(c.fd, buffer.baseAddress, buffer.count)
         if n <= 0 {
             if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
             drop(c)
             return
         }
         if !c.upgraded {
-            c.head += buffer[0..<n]
+            c.head += UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             guard let end = headEnd(c.head) else { return }
             let text = String(decoding: c.head[..<end], as: UTF8.self)
             guard let keyLine = text.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("sec-websocket-key:") }) else { drop(c); return }
@@ -150,17 +153,22 @@ final class FloorLoop: @unchecked Sendable {
             send(c, WebSocketHandshake.switchingProtocols(accept: WebSocketHandshake.acceptValue(forKey: key)).serialized())
             c.upgraded = true
             c.openedAt = monotonic()
-            c.carry = Array(c.head[(end + 4)...])
+            let rest = Array(c.head[(end + 4)...])
             c.head = []
-            walk(c, [])
+            rest.withUnsafeBytes { walk(c, $0) }
             return
         }
-        walk(c, buffer[0..<n])
+        if c.carry.isEmpty {
+            walk(c, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        } else {
+            let joined = c.carry + UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            c.carry = []
+            joined.withUnsafeBytes { walk(c, $0) }
+        }
     }
 
-    /// Walks the frames in carry + bytes, keeping an incomplete one for later.
-    func walk(_ c: FloorConnection, _ bytes: ArraySlice<UInt8>) {
-        let data: [UInt8] = c.carry.isEmpty ? Array(bytes) : c.carry + bytes
+    /// Walks the frames in `data`, keeping an incomplete one in `carry` for later.
+    func walk(_ c: FloorConnection, _ data: UnsafeRawBufferPointer) {
         var i = 0
         while data.count - i >= 2 {
             let opcode = data[i] & 0x0F
@@ -180,7 +188,7 @@ final class FloorLoop: @unchecked Sendable {
             if opcode == 8 { send(c, FrameEncoder.frame(.close, [0x03, 0xE8])); drop(c); return }
             i += header + len
         }
-        c.carry = i == data.count ? [] : Array(data[i...])
+        if i < data.count { c.carry = Array(UnsafeRawBufferPointer(rebasing: data[i...])) }
     }
 
     func send(_ c: FloorConnection, _ bytes: [UInt8]) {
