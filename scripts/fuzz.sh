@@ -58,7 +58,9 @@ for t in "${TARGETS[@]}"; do
     -artifact_prefix="fuzz/out/$t/" >"$log" 2>&1
   rc=$?
   set -e
-  execs="$(grep -h 'stat::number_of_executed_units' "$log" fuzz-*.log 2>/dev/null | awk '{s+=$2} END {print s+0}')"
+  # With -jobs each job writes fuzz-N.log and the main log repeats their final stats: count once.
+  if compgen -G 'fuzz-*.log' >/dev/null; then stats=(fuzz-*.log); else stats=("$log"); fi
+  execs="$(grep -h 'stat::number_of_executed_units' "${stats[@]}" 2>/dev/null | awk '{s+=$2} END {print s+0}')"
   crashes="$(ls "fuzz/out/$t" | grep -c -E '^(crash|leak|timeout|oom)-' || true)"
   echo "fuzz $t: exit $rc, $execs executions, $crashes crash/timeout artifacts, corpus $(ls "$corpus" | wc -l) files"
   [ "$rc" -eq 0 ] && [ "$crashes" -eq 0 ] || { status=1; tail -n 40 "$log"; }
