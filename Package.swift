@@ -25,7 +25,7 @@ let package = Package(
 
         // Swift modules.
         .target(name: "WebSocketServer", dependencies: [
-            "COpenSSL",
+            "COpenSSL", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Audio", dependencies: ["CWebRTCVAD", "CSpeexDSP"]),
@@ -70,10 +70,10 @@ let package = Package(
 
         // lexcall: call simulator and load generator (see README); floor-server: the kernel floor
         // it is measured against (see BENCHMARKS.md).
-        .target(name: "CLexcallSys"),
+        .target(name: "CEpoll"),
         .target(name: "LexcallCore", dependencies: ["Audio", "WebSocketServer"]),
-        .executableTarget(name: "lexcall", dependencies: ["LexcallCore", "CLexcallSys", "Audio", "WebSocketServer", "Lex", "LexStandIn"]),
-        .executableTarget(name: "floor-server", dependencies: ["CLexcallSys", "WebSocketServer"]),
+        .executableTarget(name: "lexcall", dependencies: ["LexcallCore", "CEpoll", "Audio", "WebSocketServer", "Lex", "LexStandIn"]),
+        .executableTarget(name: "floor-server", dependencies: ["CEpoll", "WebSocketServer"]),
 
         // Tests (Swift Testing).
         .testTarget(name: "WebSocketServerTests", dependencies: [

@@ -40,14 +40,11 @@ public final class WebSocketConnection: @unchecked Sendable {
     }
 
     private let fd: Int32
-    /// Closes the descriptor once every dispatch source on it has been cancelled.
-    private let closer: DescriptorCloser
     private unowned let server: WebSocketServer
     private var phase: Phase
     private var handler: WebSocketHandler?
-    private var readSource: DispatchSourceRead?
-    private var writeSource: DispatchSourceWrite?
-    private var writeSourceActive = false
+    /// Whether the loop's epoll watches the socket for writability (output is queued).
+    private var watchingWritable = false
     private var output: [[UInt8]] = []
     private var outputHead = 0
     private var outputOffset = 0
@@ -59,7 +56,6 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     init(fd: Int32, remote: sockaddr_storage, id: UInt64, loop: EventLoop, server: WebSocketServer, logger: Logger) {
         self.fd = fd
-        closer = DescriptorCloser(fd)
         self.id = id
         eventLoop = loop
         self.server = server
@@ -84,11 +80,11 @@ public final class WebSocketConnection: @unchecked Sendable {
     func start() {
         eventLoop.assertOnLoop()
         deadline = Self.now() + UInt64(server.configuration.handshakeTimeout * 1e9)
-        let rs = DispatchSource.makeReadSource(fileDescriptor: fd, queue: eventLoop.queue)
-        rs.setEventHandler { [weak self] in self?.readable() }
-        rs.setCancelHandler { [closer] in closer.release() }
-        readSource = rs
-        rs.resume()
+        guard eventLoop.register(fd: fd, id: id) else {
+            logger.warning("epoll_ctl failed; connection dropped", metadata: ["errno": "\(errno)"])
+            closeSocket()
+            return
+        }
     }
 
     // MARK: - Application API
@@ -139,18 +135,18 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     // MARK: - Reading
 
-    /// Reads until the socket is drained (EAGAIN), ended or failed. A short read is not enough
-    /// to stop: when a peer's reset (or hang-up) comes with data still unread, libdispatch
-    /// delivers one last event and unregisters the source, so the reset must be read in this
-    /// call or the connection is never closed. A busy peer gets `readsPerTurn` reads, then the
-    /// rest waits behind the loop's other work (other connections, the pacing tick).
-    private func readable() {
+    /// Reads what the socket holds. The loop's epoll is level-triggered, so one read that does
+    /// not fill the buffer is enough: anything that arrives later (or that a busy peer left
+    /// past `readsPerTurn` full reads) is reported again, after the loop's other work. After a
+    /// hang-up (`hangUp`: EPOLLRDHUP, EPOLLHUP or EPOLLERR) it reads on to the end or the error.
+    func readable(hangUp: Bool) {
         let buf = eventLoop.readBuffer
         for _ in 0..<Self.readsPerTurn {
             if case .closed = phase { return }
             let n = read(fd, buf.baseAddress, buf.count)
             if n > 0 {
                 received(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+                if n < buf.count && !hangUp { return }
             } else if n == 0 {
                 peerClosedSocket()
                 return
@@ -163,7 +159,6 @@ public final class WebSocketConnection: @unchecked Sendable {
                 return
             }
         }
-        eventLoop.execute { [weak self] in self?.readable() }
     }
 
     static let readsPerTurn = 16
@@ -328,21 +323,12 @@ public final class WebSocketConnection: @unchecked Sendable {
     }
 
     private func enableWriteSource() {
-        if writeSource == nil {
-            let ws = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: eventLoop.queue)
-            ws.setEventHandler { [weak self] in self?.writable() }
-            closer.retain()
-            ws.setCancelHandler { [closer] in closer.release() }
-            writeSource = ws
-            writeSourceActive = true
-            ws.resume()
-        } else if !writeSourceActive {
-            writeSourceActive = true
-            writeSource?.resume()
-        }
+        guard !watchingWritable else { return }
+        watchingWritable = true
+        eventLoop.watchWritable(fd: fd, id: id, true)
     }
 
-    private func writable() {
+    func writable() {
         while outputHead < output.count {
             let chunk = output[outputHead]
             let n = chunk.withUnsafeBytes { sendNoSignal($0.baseAddress! + outputOffset, $0.count - outputOffset) }
@@ -363,9 +349,9 @@ public final class WebSocketConnection: @unchecked Sendable {
         }
         output.removeAll(keepingCapacity: false)
         outputHead = 0
-        if writeSourceActive {
-            writeSourceActive = false
-            writeSource?.suspend()
+        if watchingWritable {
+            watchingWritable = false
+            eventLoop.watchWritable(fd: fd, id: id, false)
         }
         if shutdownAfterFlush { shutdownWrite() }
     }
@@ -416,31 +402,12 @@ public final class WebSocketConnection: @unchecked Sendable {
         deadline = 0
         if wasWebSocket { notifyClosed(code: .abnormal, reason: "connection closed", byPeer: false) }
         handler = nil
-        if let ws = writeSource {
-            if !writeSourceActive { ws.resume() }
-            ws.cancel()
-        }
-        writeSource = nil
         output = []
         queuedOutputBytes = 0
-        readSource?.cancel()  // its cancel handler closes the descriptor
-        readSource = nil
+        eventLoop.unregister(fd: fd)
+        _ = Glibc.close(fd)
         server.connectionClosed(self, wasWebSocket: wasWebSocket)
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-}
-
-/// Counts the dispatch sources registered on a descriptor and closes it after the last one's
-/// cancel handler ran (closing earlier would let the kernel reuse the number under a live source).
-final class DescriptorCloser: @unchecked Sendable {
-    private let fd: Int32
-    private var users = 1
-    init(_ fd: Int32) { self.fd = fd }
-    // Both are called on the connection's loop only.
-    func retain() { users += 1 }
-    func release() {
-        users -= 1
-        if users == 0 { close(fd) }
-    }
 }

@@ -8,7 +8,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLexcallSys
+import CEpoll
 import WebSocketServer
 
 struct FloorOptions {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLexcallSys
+import CEpoll
 import LexcallCore
 import WebSocketServer
 

@@ -1,2 +1,2 @@
 // Intentionally empty: SwiftPM needs one source file per C target.
-#include "CLexcallSys.h"
+#include "CEpoll.h"
