@@ -2,9 +2,21 @@
 /// and samples.
 public enum PCM {
     /// Samples from little-endian bytes; a trailing odd byte is ignored.
+    @inlinable
     public static func samples(littleEndian bytes: some Collection<UInt8>) -> [Int16] {
+        let count = bytes.count / 2
+        // Contiguous bytes on a little-endian host (every one we build for): one copy.
+        if let fast = bytes.withContiguousStorageIfAvailable({ raw -> [Int16] in
+            [Int16](unsafeUninitializedCapacity: count) { out, initialized in
+                if count > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: raw.baseAddress!, byteCount: count * 2) }
+                for i in 0..<count { out[i] = Int16(littleEndian: out[i]) }
+                initialized = count
+            }
+        }) {
+            return fast
+        }
         var samples: [Int16] = []
-        samples.reserveCapacity(bytes.count / 2)
+        samples.reserveCapacity(count)
         var iterator = bytes.makeIterator()
         while let low = iterator.next(), let high = iterator.next() {
             samples.append(Int16(bitPattern: UInt16(low) | UInt16(high) << 8))
@@ -13,9 +25,23 @@ public enum PCM {
     }
 
     /// Little-endian bytes of `samples`.
+    @inlinable
     public static func littleEndianBytes(_ samples: some Collection<Int16>) -> [UInt8] {
+        let count = samples.count
+        if let fast = samples.withContiguousStorageIfAvailable({ src -> [UInt8] in
+            [UInt8](unsafeUninitializedCapacity: count * 2) { out, initialized in
+                for i in 0..<count {
+                    let bits = UInt16(bitPattern: src[i])
+                    out[2 * i] = UInt8(truncatingIfNeeded: bits)
+                    out[2 * i + 1] = UInt8(truncatingIfNeeded: bits >> 8)
+                }
+                initialized = count * 2
+            }
+        }) {
+            return fast
+        }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(samples.count * 2)
+        bytes.reserveCapacity(count * 2)
         for sample in samples {
             let bits = UInt16(bitPattern: sample)
             bytes.append(UInt8(truncatingIfNeeded: bits))

@@ -49,6 +49,11 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         var inFlightSentAt: UInt64 = 0
         var inFlightOrigin = ""
         var inFlightFirstByteAt: UInt64 = 0
+        /// When the in-flight input was queued (for speech, the end of the utterance).
+        var inFlightQueuedAt: UInt64 = 0
+        /// When this turn's reply started playing from silence (0: not yet, or it followed
+        /// an earlier reply without a pause).
+        var turnFirstFrameAt: UInt64 = 0
         /// Set on barge-in: the rest of the current reply is not played.
         var discardReply = false
         /// Reply bytes still to drop: the resampler's filter delay, so a reply keeps its exact length.
@@ -365,6 +370,8 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         let request = LexRequest(target: route.target, region: call.params.region, input: next.input,
                                  sessionAttributes: call.sessionAttributes, requestAttributes: call.params.requestAttributes)
         call.inFlightSentAt = Self.now()
+        call.inFlightQueuedAt = next.queuedAt
+        call.turnFirstFrameAt = 0
         call.inFlightOrigin = next.origin
         call.inFlightFirstByteAt = 0
         call.discardReply = false
@@ -420,6 +427,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         guard !call.playing, call.playback.availableFrames > 0 else { return }
         call.playing = true
         let now = Self.now()
+        if call.turnFirstFrameAt == 0 { call.turnFirstFrameAt = now }
         // The first frame goes out now; the rest on the pacer's ticks. Frame k is due at the
         // last tick + k × 20 ms, so frame 1 goes with the next tick: a first gap under 20 ms
         // instead of up to 40 (when playback started just after a tick).
@@ -428,6 +436,24 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         call.framesSent = 0
         call.events?.emit("playback_started", [:])
         sendDueFrames(call, now: call.playbackStart)
+    }
+
+    /// The connector's own share of a turn's reaction times, on this process's clock: from the
+    /// end of an utterance (queued at once, nothing in flight) to libcurl starting to send the
+    /// request, and from the reply body's first bytes at the client thread to the first frame
+    /// written to the caller (when the reply started from silence).
+    private func recordReactionTimes(_ t: LexTransferStats, _ call: ActiveCall) {
+        if t.attempts == 1, t.attemptStartedAt > 0, call.inFlightOrigin == "speech",
+            call.inFlightSentAt &- call.inFlightQueuedAt < 1_000_000
+        {
+            let requestAt = t.attemptStartedAt + UInt64(t.timeToRequest * 1e9)
+            if requestAt >= call.inFlightQueuedAt {
+                env.metrics.speechToRequest.recordNanoseconds(Int64(requestAt - call.inFlightQueuedAt))
+            }
+        }
+        if t.firstBodyBytesAt > 0, call.turnFirstFrameAt >= t.firstBodyBytesAt {
+            env.metrics.replyToFirstFrame.recordNanoseconds(Int64(call.turnFirstFrameAt - t.firstBodyBytesAt))
+        }
     }
 
     private func lexCompleted(_ result: Result<LexTurn, LexError>, api: String) {
@@ -460,6 +486,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
                 call.replyComplete = true
                 startPlaybackIfReady(call)
             }
+            recordReactionTimes(turn.transfer, call)
             let close = turn.sessionAttributes["nexmo-close"].map { !["", "false", "0", "no"].contains($0.lowercased()) } ?? false
             if close || (config.call.closeOnFinal && turn.isFinal) {
                 call.closeAfterPlayback = true

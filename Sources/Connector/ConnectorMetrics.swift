@@ -14,16 +14,28 @@ public final class ConnectorMetrics: Sendable {
     let framesLate: Metrics.Counter
     let framesReceived: Metrics.Counter
     let lexLatency: Metrics.Timer
+    /// End of an utterance to libcurl starting to send its Lex request.
+    let speechToRequest: Metrics.Timer
+    /// A reply's first body bytes at the Lex client to its first frame written to the caller.
+    let replyToFirstFrame: Metrics.Timer
+    /// Bucket bounds of the two reaction-time histograms, in milliseconds.
+    public static let reactionBucketsMilliseconds: [Double] = [0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50, 100, 250, 1000]
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        factory = PrometheusMetricsFactory(registry: registry)
+        var f = PrometheusMetricsFactory(registry: registry)
+        let buckets = Self.reactionBucketsMilliseconds.map { Duration.microseconds(Int64($0 * 1000)) }
+        f.durationHistogramBuckets["lexconnector_speech_to_request_seconds"] = buckets
+        f.durationHistogramBuckets["lexconnector_reply_to_first_frame_seconds"] = buckets
+        factory = f
         callsActive = Metrics.Recorder(label: "lexconnector_calls_active", factory: factory)
         callsTotal = Metrics.Counter(label: "lexconnector_calls_total", factory: factory)
         framesPlayed = Metrics.Counter(label: "lexconnector_frames_played_total", factory: factory)
         framesLate = Metrics.Counter(label: "lexconnector_frames_late_total", factory: factory)
         framesReceived = Metrics.Counter(label: "lexconnector_frames_received_total", factory: factory)
         lexLatency = Metrics.Timer(label: "lexconnector_lex_latency_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        speechToRequest = Metrics.Timer(label: "lexconnector_speech_to_request_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        replyToFirstFrame = Metrics.Timer(label: "lexconnector_reply_to_first_frame_seconds", preferredDisplayUnit: .seconds, factory: factory)
     }
 
     func callStarted() {

@@ -192,6 +192,8 @@ final class CurlEngine: @unchecked Sendable {
         }
         transfer.attempt += 1
         transfer.resetResponse()
+        transfer.stats.attemptStartedAt = now.uptimeNanoseconds
+        transfer.stats.firstBodyBytesAt = 0
         guard let easy = curl_easy_init() else {
             finish(transfer, .failure(.connection(code: Int(CURLE_FAILED_INIT.rawValue), message: "curl_easy_init failed")))
             return
@@ -360,6 +362,7 @@ final class CurlEngine: @unchecked Sendable {
             chunk.append(contentsOf: bytes)
             if chunk.count % 2 == 1 { transfer.carryByte = chunk.removeLast() }
             guard !chunk.isEmpty else { return true }
+            if transfer.stats.firstBodyBytesAt == 0 { transfer.stats.firstBodyBytesAt = DispatchTime.now().uptimeNanoseconds }
             let samples = chunk
             if let onAudio = transfer.job.onAudio {
                 let handle = transfer.job.handle
@@ -404,6 +407,7 @@ final class CurlEngine: @unchecked Sendable {
         transfer.stats.httpVersion = version == Int(CURL_HTTP_VERSION_2_0) ? 20 : version == Int(CURL_HTTP_VERSION_1_1) ? 11 : version == Int(CURL_HTTP_VERSION_1_0) ? 10 : 0
         transfer.stats.timeToFirstByte = Double(firstByte) / 1e6
         transfer.stats.totalTime = Double(total) / 1e6
+        transfer.stats.timeToRequest = Double(pretransfer) / 1e6
         transfer.stats.clientThread = Self.currentThreadID
         let curlMessage = String(cString: curl_easy_strerror(code))
         remove(transfer)

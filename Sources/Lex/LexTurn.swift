@@ -26,6 +26,15 @@ public struct LexTransferStats: Sendable, Hashable {
     public var timeToFirstByte: Double = 0
     /// Seconds for the last attempt.
     public var totalTime: Double = 0
+    /// Seconds from the start of the last attempt until libcurl began sending the request
+    /// (CURLINFO_PRETRANSFER_TIME: connection reused or made, TLS done).
+    public var timeToRequest: Double = 0
+    /// Monotonic time (`DispatchTime.uptimeNanoseconds`) at which the client thread started
+    /// the last attempt.
+    public var attemptStartedAt: UInt64 = 0
+    /// Monotonic time at which the first bytes of the reply's body reached the client
+    /// thread (0 when the body was empty).
+    public var firstBodyBytesAt: UInt64 = 0
     /// Identifies the client thread that drove the transfer (every request of
     /// one `LexClient` shows the same value).
     public var clientThread: UInt64 = 0

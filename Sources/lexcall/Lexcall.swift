@@ -57,6 +57,8 @@ final class Session {
         var windowTimes: (UInt64, UInt64) = (0, 0)
         var openAtWindowStart = 0
         var serverAtWindowStart: ProcessSample?
+        var metricsAtWindowStart: ServerCounters?
+        var metricsWindow: (ServerCounters, ServerCounters)?
         var selfAtWindowStart = ProcessSample.selfSample()
 
         if options.isLoad {
@@ -79,11 +81,13 @@ final class Session {
                     windowTimes.0 = t
                     openAtWindowStart = engine.calls.reduce(0) { $0 + ($1.state == .open ? 1 : 0) }
                     serverAtWindowStart = self.options.serverPID.flatMap { ProcessSample.read(pid: $0) }
+                    if self.options.serverMetrics { metricsAtWindowStart = ServerCounters.fetch(host: self.address, hostName: self.url.host, port: self.url.port) }
                     selfAtWindowStart = ProcessSample.selfSample()
                 } else {
                     windowTimes.1 = t
                     if let a = serverAtWindowStart, let pid = self.options.serverPID, let b = ProcessSample.read(pid: pid) { serverWindow = (a, b) }
                     selfWindow = (selfAtWindowStart, ProcessSample.selfSample())
+                    if let a = metricsAtWindowStart, let b = ServerCounters.fetch(host: self.address, hostName: self.url.host, port: self.url.port) { metricsWindow = (a, b) }
                 }
             }
             print("lexcall: \(options.calls!) calls to ws://\(url.host):\(url.port)\(url.path) at \(options.rate) Hz, ramp \(options.ramp) s, \(options.duration) s after the ramp (first \(options.warmup) s not measured)")
@@ -102,7 +106,7 @@ final class Session {
         if options.isLoad {
             let report = LoadReport(options: options, stats: engine.stats, calls: engine.calls, windowSeconds: Double(windowTimes.1 &- windowTimes.0) / 1e9,
                                     openAtWindowStart: openAtWindowStart, server: serverWindow, serverIdle: serverIdle, client: selfWindow,
-                                    metrics: before.flatMap { b in after.map { (b, $0) } }, lex: standInTimings(engine))
+                                    metrics: before.flatMap { b in after.map { (b, $0) } }, metricsWindow: metricsWindow, lex: standInTimings(engine))
             print(report.text)
             if let path = options.jsonPath { try report.json.write(toFile: path, atomically: true, encoding: .utf8) }
         } else {

@@ -8,7 +8,7 @@ struct LoadReport {
 
     init(options: LexcallOptions, stats s: RunStats, calls: [Call], windowSeconds: Double, openAtWindowStart: Int,
          server: (ProcessSample, ProcessSample)?, serverIdle: ProcessSample?, client: (ProcessSample, ProcessSample)?,
-         metrics: (ServerCounters, ServerCounters)?, lex: LexTimings?) {
+         metrics: (ServerCounters, ServerCounters)?, metricsWindow: (ServerCounters, ServerCounters)?, lex: LexTimings?) {
         var j: [String: Any] = [:]
         var lines: [String] = []
         let n = calls.count
@@ -73,6 +73,20 @@ struct LoadReport {
             j["lex_requests"] = lex.requests
             j["speech_to_request_ms"] = ["n": a.count, "p50": Double(pct(a, 50) ?? 0) / 1e6, "p99": Double(pct(a, 99) ?? 0) / 1e6, "max": Double(a.last ?? 0) / 1e6]
             j["answer_to_frame_ms"] = ["n": b.count, "p50": Double(pct(b, 50) ?? 0) / 1e6, "p99": Double(pct(b, 99) ?? 0) / 1e6, "max": Double(b.last ?? 0) / 1e6]
+        }
+        if let (a, b) = metricsWindow {
+            // The server's own share, on its clock (histograms from /metrics over the window).
+            let pairs = [("end of utterance to request sent", "server_speech_to_request", HistogramDelta(a.speechToRequest, b.speechToRequest)),
+                         ("reply's first bytes to first frame out", "server_reply_to_first_frame", HistogramDelta(a.replyToFirstFrame, b.replyToFirstFrame))]
+            for (label, key, h) in pairs where h.count > 0 {
+                func ms(_ v: Double?) -> String { v.map { $0.isInfinite ? "inf" : String(format: "%g", $0) } ?? "-" }
+                lines.append("  server, \(label): \(Int(h.count)) turns, p50 <= \(ms(h.bound(percentile: 50))) ms, p99 <= \(ms(h.bound(percentile: 99))) ms, " +
+                             String(format: "%.2f%% within 5 ms", h.share(atMost: 5) ?? 0))
+                // JSON has no infinity: -1 stands for "above the last bound" or "none".
+                func finite(_ v: Double?) -> Double { v.flatMap { $0.isFinite ? $0 : nil } ?? -1 }
+                j[key] = ["n": h.count, "p50_le_ms": finite(h.bound(percentile: 50)), "p99_le_ms": finite(h.bound(percentile: 99)),
+                          "max_le_ms": finite(h.bound(percentile: 100)), "share_within_5ms": finite(h.share(atMost: 5))]
+            }
         }
         let callSeconds = Double(openAtWindowStart) * windowSeconds
         if callSeconds > 0 {

@@ -46,6 +46,10 @@ struct ServerCounters {
     var framesReceived = 0.0
     var framesPlayed = 0.0
     var framesLate = 0.0
+    /// Cumulative bucket counts (upper bound in seconds: count) of the server's reaction-time
+    /// histograms.
+    var speechToRequest: [Double: Double] = [:]
+    var replyToFirstFrame: [Double: Double] = [:]
 
     static func fetch(host: sockaddr_in, hostName: String, port: Int) -> ServerCounters? {
         guard let text = httpGet(host, hostName: hostName, port: port, path: "/metrics") else { return nil }
@@ -57,10 +61,38 @@ struct ServerCounters {
             case "lexconnector_frames_received_total": c.framesReceived += value
             case "lexconnector_frames_played_total": c.framesPlayed += value
             case "lexconnector_frames_late_total": c.framesLate += value
+            case "lexconnector_speech_to_request_seconds_bucket", "lexconnector_reply_to_first_frame_seconds_bucket":
+                guard let le = line.range(of: "le=\""), let end = line[le.upperBound...].firstIndex(of: "\"") else { break }
+                let bound = String(line[le.upperBound..<end]) == "+Inf" ? Double.infinity : Double(line[le.upperBound..<end]) ?? .nan
+                if name.hasPrefix("lexconnector_speech") { c.speechToRequest[bound, default: 0] += value } else { c.replyToFirstFrame[bound, default: 0] += value }
             default: break
             }
         }
         return c
+    }
+}
+
+/// A server histogram's counts between two scrapes: how many observations, and the upper
+/// bucket bound (ms) under which p50, p99 and all of them fall.
+struct HistogramDelta {
+    var count = 0.0
+    var buckets: [(bound: Double, cumulative: Double)] = []
+
+    init(_ a: [Double: Double], _ b: [Double: Double]) {
+        buckets = b.keys.sorted().map { ($0, (b[$0] ?? 0) - (a[$0] ?? 0)) }
+        count = buckets.last?.cumulative ?? 0
+    }
+
+    /// The smallest bucket bound (ms) with at least `p` percent of the observations at or under it.
+    func bound(percentile p: Double) -> Double? {
+        guard count > 0 else { return nil }
+        return buckets.first { $0.cumulative >= count * p / 100 }.map { $0.bound * 1000 }
+    }
+
+    /// Percentage of the observations at or under `ms` (a bucket bound).
+    func share(atMost ms: Double) -> Double? {
+        guard count > 0, let b = buckets.first(where: { abs($0.bound * 1000 - ms) < 1e-9 }) else { return nil }
+        return b.cumulative / count * 100
     }
 }
 

@@ -92,4 +92,15 @@ import Testing
         #expect(PCM.samples(littleEndian: bytes + [0x55]) == samples, "a trailing odd byte is ignored")
         #expect(PCM.samples(littleEndian: [UInt8]()).isEmpty)
     }
+
+    /// Contiguous input takes a copying fast path, other collections the generic one: same results.
+    @Test func contiguousAndGenericPathsAgree() {
+        let samples: [Int16] = (0..<1000).map { Int16(truncatingIfNeeded: $0 &* 7919) }
+        let bytes = PCM.littleEndianBytes(samples)
+        #expect(PCM.littleEndianBytes(samples.lazy.map { $0 }) == bytes)
+        #expect(PCM.littleEndianBytes(samples[10..<20]) == Array(bytes[20..<40]))
+        #expect(PCM.samples(littleEndian: bytes.lazy.map { $0 }) == samples)
+        #expect(PCM.samples(littleEndian: bytes[2..<9]) == Array(samples[1..<4]), "a slice with an odd byte count")
+        #expect(PCM.samples(littleEndian: bytes.lazy.map { $0 }.dropLast()) == Array(samples.dropLast()))
+    }
 }

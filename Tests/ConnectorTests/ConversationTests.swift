@@ -38,6 +38,16 @@ import Testing
         let s = c.snapshot
         #expect(s.frames.count == utterances * 24)
         #expect(s.frames.allSatisfy { $0.bytes == frameBytes })
+        // The server's reaction-time histograms saw every turn, with sane values (under 1 s each).
+        let m = String(decoding: h.connector.metrics.exposition(), as: UTF8.self)
+        func value(_ name: String) -> Double? {
+            m.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+        }
+        #expect(value("lexconnector_speech_to_request_seconds_count") == Double(utterances))
+        #expect((value("lexconnector_speech_to_request_seconds_sum") ?? .infinity) < Double(utterances))
+        let replies = value("lexconnector_reply_to_first_frame_seconds_count") ?? 0
+        #expect(replies >= 1 && replies <= Double(utterances), "replies that started from silence: \(replies)")
+        #expect((value("lexconnector_reply_to_first_frame_seconds_sum") ?? .infinity) < replies)
         c.sendClose()
         #expect(c.wait { $0.closeCode == 1000 && $0.eof })
         #expect(h.standIn.waitUntil(timeout: 5) { _ in h.events().contains { $0["event"] as? String == "call_ended" } })
