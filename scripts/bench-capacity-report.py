@@ -117,11 +117,42 @@ lat = [(n, load(f"connector-{n}")) for n in steps]
 lat = [(n, r) for n, r in lat if r and "speech_to_request_ms" in r]
 if lat:
     print("### Latency at load (connector runs above; Lex stand-in inside lexcall)\n")
-    print("| calls | Lex requests | end of speech to Lex request, minus silence_time: p50 / p99 / max ms | stand-in answer to first reply frame at the caller: p50 / p99 / max ms | end of speech to first reply frame p99 ms |")
-    print("|---|---|---|---|---|")
+    print("Seen by the caller (lexcall's clock: includes lexcall's own send and receive delays and the stand-in's threads, "
+          "all on the same 2 cores) and by the server (its `/metrics` histograms over the window: the upper bound of the bucket "
+          "holding the percentile; buckets 0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 20 ms ...).\n")
+    print("| calls | Lex requests | caller: end of speech to Lex request, minus silence_time: p50 / p99 / max ms | server: end of utterance to request sent: p50 / p99 ms (share within 5 ms) | caller: stand-in answer to first reply frame: p50 / p99 / max ms | server: reply's first bytes to first frame out: p50 / p99 ms (share within 5 ms) |")
+    print("|---|---|---|---|---|---|")
+
+    def server_hist(r, key):
+        h = r.get(key)
+        if not h:
+            return "-"
+        le = lambda v: "> 1000" if v < 0 else f"<= {v:g}"
+        return f"{le(h['p50_le_ms'])} / {le(h['p99_le_ms'])} ({h['share_within_5ms']:.2f}%)"
     for n, r in lat:
         a, b = r["speech_to_request_ms"], r["answer_to_frame_ms"]
-        print(f"| {n} | {r['lex_requests']} | {f(a['p50'])} / {f(a['p99'])} / {f(a['max'])} | {f(b['p50'])} / {f(b['p99'])} / {f(b['max'])} | {f(r['reply_latency']['p99_ms'])} |")
+        print(f"| {n} | {r['lex_requests']} | {f(a['p50'])} / {f(a['p99'])} / {f(a['max'])} | {server_hist(r, 'server_speech_to_request')} | "
+              f"{f(b['p50'])} / {f(b['p99'])} / {f(b['max'])} | {server_hist(r, 'server_reply_to_first_frame')} |")
+    print()
+
+# A dedicated 8-core host: the server alone (callers and Lex across the network).
+best = load(f"connector-{cap['connector']}") if cap["connector"] else None
+if best and best.get("server_user_us_per_call_s") is not None:
+    per_call = best["server_user_us_per_call_s"] + best["server_sys_us_per_call_s"]
+    per_core = 1e6 / per_call
+    calls8 = 8 * 0.75 * per_core
+    lex_rate = best["lex_requests"] / (best["open_at_window_start"] * best["window_s"]) if best.get("lex_requests") else 0
+    print("### Projection: one instance on a dedicated 8-core host\n")
+    print(f"- Server CPU per call-second in the {cap['connector']}-call run (speaking and hearing replies, {best['playing_fraction'] * 100:.0f}% of the time hearing one): "
+          f"{best['server_user_us_per_call_s']:.0f} µs user + {best['server_sys_us_per_call_s']:.0f} µs system = **{per_call:.0f} µs**, so one core carries "
+          f"1,000,000 / {per_call:.0f} = **{per_core:,.0f} calls** at full use.")
+    print(f"- 8 event loops (one per core), each core kept at most 75% busy (room for bursts, TLS to Lex and the kernel's receive work, "
+          f"which a real NIC does outside the process): 8 x 0.75 x {per_core:,.0f} = **about {calls8:,.0f} calls**.")
+    if lex_rate:
+        print(f"- The one Lex client thread: this run made {lex_rate:.2f} Lex requests per call-second (an utterance every {1 / lex_rate:.1f} s), "
+              f"so {calls8:,.0f} calls need {calls8 * lex_rate:,.0f} requests/s; `lex-bench` measured 1,800-3,600 requests/s on one thread over plain HTTP "
+              "(see \"Lex client\"). Real callers speak less often than this benchmark's caller, but with TLS the thread's ceiling is lower: "
+              "past a few thousand calls per instance, watch `lexconnector_lex_latency_seconds` and run more instances (`reuse_port`).")
     print()
 
 r = load("soak")

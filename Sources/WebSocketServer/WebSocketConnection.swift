@@ -32,7 +32,9 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     private enum Phase {
         case http(HTTPRequestParser)
-        case webSocket(WebSocketStateMachine)
+        /// The state machine lives in `machine`, mutated in place (an enum payload would be
+        /// copied, its buffers retained, at every read).
+        case webSocket
         /// Our last bytes are queued or sent; after they are written we shut down our side and
         /// read (and discard) until EOF or the close timeout.
         case finishing
@@ -42,6 +44,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     private let fd: Int32
     private unowned let server: WebSocketServer
     private var phase: Phase
+    private var machine = WebSocketStateMachine(maxMessageBytes: 0)
     private var handler: WebSocketHandler?
     /// Whether the loop's epoll watches the socket for writability (output is queued).
     private var watchingWritable = false
@@ -71,7 +74,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     public func setLogMetadata(_ key: String, _ value: String) { logger[metadataKey: key] = "\(value)" }
 
     public var isWebSocketOpen: Bool {
-        if case .webSocket(let sm) = phase { return sm.state == .open }
+        if case .webSocket = phase { return machine.state == .open }
         return false
     }
 
@@ -105,9 +108,8 @@ public final class WebSocketConnection: @unchecked Sendable {
     public func close(code: WebSocketCloseCode, reason: String) {
         eventLoop.assertOnLoop()
         switch phase {
-        case .webSocket(var sm):
-            guard let payload = sm.initiateClose(code: code, reason: reason) else { return }
-            phase = .webSocket(sm)
+        case .webSocket:
+            guard let payload = machine.initiateClose(code: code, reason: reason) else { return }
             server.counters.withLock { $0.closesSent[code.rawValue, default: 0] += 1 }
             logger.debug("closing", metadata: ["code": "\(code.rawValue)", "reason": "\(reason)"])
             payload.withUnsafeBytes { writeFrame(.close, $0) }
@@ -179,12 +181,8 @@ public final class WebSocketConnection: @unchecked Sendable {
                 logger.info("bad request", metadata: ["status": "\(error.status.code)", "reason": "\(error.reason)", "peer": "\(remoteAddress)"])
                 respondAndClose(.text(error.status, error.reason + "\n"))
             }
-        case .webSocket(var sm):
-            // Take the state machine out of `phase` first: with `phase` still holding it, its
-            // frame buffer is shared and the append below copies or reallocates it every time.
-            phase = .closed
-            sm.receive(bytes)
-            phase = .webSocket(sm)
+        case .webSocket:
+            machine.receive(bytes)
             drainActions()
         case .finishing, .closed:
             return
@@ -192,11 +190,8 @@ public final class WebSocketConnection: @unchecked Sendable {
     }
 
     private func drainActions() {
-        while case .webSocket(var sm) = phase {
-            phase = .closed  // as in received(_:): keep sm's buffers uniquely referenced
-            let next = sm.nextAction()
-            phase = .webSocket(sm)
-            guard let action = next else { break }
+        while case .webSocket = phase {
+            guard let action = machine.nextAction() else { break }
             switch action {
             case .deliverText(let text):
                 handler?.webSocket(self, didReceiveText: text)
@@ -253,7 +248,8 @@ public final class WebSocketConnection: @unchecked Sendable {
                 handler = h
                 deadline = 0
                 write(WebSocketHandshake.switchingProtocols(accept: accept).serialized())
-                phase = .webSocket(WebSocketStateMachine(maxMessageBytes: server.configuration.maxMessageBytes))
+                machine = WebSocketStateMachine(maxMessageBytes: server.configuration.maxMessageBytes)
+                phase = .webSocket
                 server.webSocketOpened()
                 logger.debug("websocket open", metadata: ["path": "\(request.path)", "peer": "\(remoteAddress)"])
                 h.webSocketDidOpen(self)
