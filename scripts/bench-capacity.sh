@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRATCH="${SCRATCH:-.build}"
 PARTS="${PARTS:-capacity cpu idle soak}"
-STEPS="${STEPS:-600 800 1000 1200}"
+STEPS="${STEPS:-1000 1200 1400 1600 1800 2000}"
 RAMP="${RAMP:-10}" DURATION="${DURATION:-30}" WARMUP="${WARMUP:-5}" REPLY_MS="${REPLY_MS:-3000}"
 CPU_CALLS="${CPU_CALLS:-500}" IDLE_CALLS="${IDLE_CALLS:-1000}"
 SOAK_CALLS="${SOAK_CALLS:-500}" SOAK_SECONDS="${SOAK_SECONDS:-600}"
@@ -76,7 +76,7 @@ run() {
       -p "$SERVER_PID" -o "$OUT/$name.syscalls" -- sleep 10 || true
   fi
   wait "$gen" || true
-  grep -E "^(calls|frames|server|outbound|replies|Lex|  stand-in|lexcall CPU)" "$OUT/$name.txt" | sed 's/^/   /' >&2 || true
+  grep -E "^(calls|frames|server|outbound|replies|Lex|  stand-in|  server,|lexcall CPU)" "$OUT/$name.txt" | sed 's/^/   /' >&2 || true
 }
 
 SPEAK=(--wav "$WAV" --trim "$TRIM")
