@@ -79,7 +79,7 @@ struct LexConnectorCommand: ParsableCommand {
                     logger.info("signal \(sig): draining \(calls) calls for up to \(Int(timeout)) s")
                     systemd.stopping(status: "draining \(calls) calls")
                     connector.stop(drainTimeout: timeout) {
-                        logger.info("stopped")
+                        logger.info("exiting with status 0")
                         Glibc.exit(0)
                     }
                 }
