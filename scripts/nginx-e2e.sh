@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # End to end through a real nginx: TLS termination and the WebSocket upgrade as
 # contrib/nginx/lexconnector.conf configures them, in front of the release
-# lexconnector, with the Lex stand-in (lex-standin) as Amazon Lex.
+# lexconnector, with the Lex stand-in (lex-standin) as Amazon Lex. The Lex side goes
+# through nginx too, as HTTPS with HTTP/2 (as real Lex offers it), so the Lex client's
+# TLS, `ca_file` and HTTP/2 paths meet a real peer:
 #
-#   wss client (scripts/wss_call.py) --TLS--> nginx --> lexconnector --SigV4--> lex-standin
+#   wss client (scripts/wss_call.py) --TLS--> nginx --> lexconnector
+#   lexconnector --SigV4, TLS, HTTP/2--> nginx --HTTP/1.1--> lex-standin
 #
 # Needs nginx, openssl, curl and python3 (installs nothing) and the release build:
 #   swift build -c release && scripts/nginx-e2e.sh
@@ -83,8 +86,9 @@ wait_for 20 grep -q "^lex-standin listening on " "$work/standin.log" || abort "l
 standin_port=$(sed -n 's/^lex-standin listening on \([0-9]*\)$/\1/p' "$work/standin.log")
 pass "lex-standin listening on $standin_port"
 
-# --- lexconnector, pointed at the stand-in.
+# --- lexconnector, pointed at the stand-in through nginx (HTTPS, HTTP/2, the test CA).
 lc_port=$(free_port)
+lex_port=$(free_port)
 cat >"$work/lexmo.conf" <<EOF
 [lexmo]
 host = 127.0.0.1
@@ -92,8 +96,9 @@ port = $lc_port
 event_loops = 2
 [lex]
 region = us-east-1
-endpoint_v1 = http://127.0.0.1:$standin_port
-endpoint_v2 = http://127.0.0.1:$standin_port
+endpoint_v1 = https://localhost:$lex_port
+endpoint_v2 = https://localhost:$lex_port
+ca_file = $work/fullchain.pem
 max_attempts = 1
 [log]
 level = info
@@ -165,6 +170,23 @@ http {
     uwsgi_temp_path $work/temp/uwsgi;
     scgi_temp_path $work/temp/scgi;
     include $work/lexconnector-site.conf;
+    # "Amazon Lex": TLS and HTTP/2 in front of the stand-in. The Host the client signed
+    # (localhost:PORT, from :authority) goes on to the stand-in, which checks the signature.
+    log_format lex '\$request \$status \$server_protocol';
+    server {
+        listen 127.0.0.1:$lex_port ssl http2;
+        server_name localhost;
+        ssl_certificate $work/fullchain.pem;
+        ssl_certificate_key $work/privkey.pem;
+        access_log $work/logs/lex.access.log lex;
+        location / {
+            proxy_pass http://127.0.0.1:$standin_port;
+            proxy_http_version 1.1;
+            proxy_set_header Host \$host:\$server_port;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }
+    }
 }
 EOF
 if "$NGINX" -t -p "$work" -e "$work/logs/error.log" -c "$work/nginx.conf" >"$work/nginx-t.log" 2>&1; then
@@ -206,6 +228,9 @@ grep '^request' "$work/standin.log" | sed 's/^/# stand-in: /'
 check "lex-standin saw a signed V2 request with the DTMF input" \
     grep -Eq '^request [0-9]+: POST /bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/e2e-call-1/utterance api=v2 .*input="1" .*signature=valid status=200' \
     "$work/standin.log"
+check "the Lex request went over TLS with HTTP/2 (nginx: $(head -n 1 "$work/logs/lex.access.log" 2>/dev/null))" \
+    grep -Eq '^POST /bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/e2e-call-1/utterance HTTP/2.0 200 HTTP/2.0$' \
+    "$work/logs/lex.access.log"
 no_bad_signature() { ! grep -Eq '^request .*signature=(missing|invalid)' "$work/standin.log"; }
 check "no unsigned or badly signed request reached the stand-in" no_bad_signature
 check "nginx logged the upgrade with 101" \
