@@ -387,6 +387,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
             request, credentials: call.params.credentials ?? AWSCredentials(accessKeyId: "", secretAccessKey: ""), callbackQueue: queue,
             onResponseStart: { [weak self] _ in self?.lexResponseStarted() },
             onAudio: { [weak self] chunk in self?.lexAudio(chunk) },
+            logMetadata: ["call": "\(id)"],
             onComplete: { [weak self] result in self?.lexCompleted(result, api: api) })
     }
 

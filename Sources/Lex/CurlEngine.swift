@@ -23,6 +23,8 @@ struct CurlJob: Sendable {
     let onAudio: (@Sendable ([UInt8]) -> Void)?
     let onLexComplete: (@Sendable (Result<LexTurn, LexError>) -> Void)?
     let onPostComplete: (@Sendable (Result<HTTPResponse, LexError>) -> Void)?
+    /// Added to the engine's log lines about this request (for example the call's id).
+    var logMetadata: Logger.Metadata = [:]
 }
 
 private let curlGlobalInit: Bool = {
@@ -421,19 +423,19 @@ final class CurlEngine: @unchecked Sendable {
             let delay = cap > 0 ? Double.random(in: 0...cap) : 0
             let at = DispatchTime.now() + .nanoseconds(LexClient.nanoseconds(delay))
             if at < transfer.job.deadline {
-                logger.info("lex request retry", metadata: [
+                logger.info("lex request retry", metadata: transfer.job.logMetadata.merging([
                     "request": "\(transfer.job.id)", "attempt": "\(transfer.attempt + 1)",
                     "delay_ms": "\(Int(delay * 1000))", "error": "\(error)",
-                ])
+                ]) { $1 })
                 transfer.retryAt = at
                 waitingToRetry.append(transfer)
                 return
             }
         }
         if case .failure(let error) = result, error != .cancelled {
-            logger.notice("lex request failed", metadata: [
+            logger.notice("lex request failed", metadata: transfer.job.logMetadata.merging([
                 "request": "\(transfer.job.id)", "attempts": "\(transfer.attempt)", "error": "\(error)",
-            ])
+            ]) { $1 })
         }
         finish(transfer, result)
     }

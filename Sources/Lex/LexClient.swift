@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 
 /// Talks to Lex (and posts webhook events) over one libcurl multi handle
 /// driven by one thread.
@@ -41,6 +42,7 @@ public final class LexClient: Sendable {
         _ request: LexRequest, credentials: AWSCredentials, callbackQueue: DispatchQueue,
         onResponseStart: @escaping @Sendable (LexTurn) -> Void = { _ in },
         onAudio: (@Sendable ([UInt8]) -> Void)? = nil,
+        logMetadata: Logger.Metadata = [:],
         onComplete: @escaping @Sendable (Result<LexTurn, LexError>) -> Void
     ) -> LexRequestHandle {
         let handle = LexRequestHandle(engine: engine)
@@ -55,11 +57,12 @@ public final class LexClient: Sendable {
             return handle
         }
         let secrets = [credentials.secretAccessKey] + (credentials.sessionToken.map { [$0] } ?? [])
-        let job = CurlJob(
+        var job = CurlJob(
             id: handle.id, message: message, kind: .lex(request.api), handle: handle,
             queue: callbackQueue, secrets: secrets,
             deadline: DispatchTime.now() + .nanoseconds(Self.nanoseconds(configuration.requestTimeout)),
             onResponseStart: onResponseStart, onAudio: onAudio, onLexComplete: onComplete, onPostComplete: nil)
+        job.logMetadata = logMetadata
         engine.submit(job)
         return handle
     }

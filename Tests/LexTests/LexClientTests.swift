@@ -279,13 +279,15 @@ struct LexClientTests {
         configuration.logger = Logger(label: "lex.test") { _ in CapturingLogHandler(store: logs) }
         let client = LexClient(configuration: configuration)
         let probe = Probe()
-        probe.send(client, Self.v2(.text("hi")), Self.credentials)
+        probe.send(client, Self.v2(.text("hi")), Self.credentials, logMetadata: ["call": "call-42"])
         let error = try #require(await probe.result()?.error)
         guard case .connection(7, _) = error else {  // CURLE_COULDNT_CONNECT
             Issue.record("got \(error)")
             return
         }
         #expect(logs.all.filter { $0.contains("lex request retry") }.count == 2)
+        #expect(logs.all.filter { $0.contains("lex request") }.count == 3, "two retries and the failure: \(logs.all)")
+        #expect(logs.all.filter { $0.contains("lex request") }.allSatisfy { $0.contains("call=call-42") }, "the caller's metadata on every line")
     }
 
     @Test("the CA bundle option reaches curl: an unreadable bundle fails the TLS connection")

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Lex
+import Logging
 
 /// Records what a `LexClient` request delivers, in order, on its own serial
 /// queue, and lets a test await the completion (with a timeout, no sleeping).
@@ -36,7 +37,8 @@ final class Probe: @unchecked Sendable {
     }
 
     @discardableResult
-    func send(_ client: LexClient, _ request: LexRequest, _ credentials: AWSCredentials, streaming: Bool = true) -> LexRequestHandle {
+    func send(_ client: LexClient, _ request: LexRequest, _ credentials: AWSCredentials, streaming: Bool = true,
+              logMetadata: Logger.Metadata = [:]) -> LexRequestHandle {
         let onAudio: @Sendable ([UInt8]) -> Void = { [self] chunk in
             dispatchPrecondition(condition: .onQueue(queue))
             let waiting: [CheckedContinuation<Bool, Never>] = locked {
@@ -68,7 +70,7 @@ final class Probe: @unchecked Sendable {
             for w in waiting { w.resume(returning: result) }
         }
         return client.send(request, credentials: credentials, callbackQueue: queue, onResponseStart: onStart,
-                           onAudio: streaming ? onAudio : nil, onComplete: onComplete)
+                           onAudio: streaming ? onAudio : nil, logMetadata: logMetadata, onComplete: onComplete)
     }
 
     /// The completion, or nil after `timeout` seconds.
