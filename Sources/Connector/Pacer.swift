@@ -46,6 +46,8 @@ final class Pacer: @unchecked Sendable {
     private func fire() {
         let now = DispatchTime.now().uptimeNanoseconds
         lastTick = now
-        for s in Array(sessions.values) { s.tick(now: now) }
+        // Iterates a snapshot without copying it into an array: a session that ends during its
+        // tick removes itself, and only then is the dictionary's storage copied (copy on write).
+        for s in sessions.values { s.tick(now: now) }
     }
 }
