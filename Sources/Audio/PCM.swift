@@ -5,16 +5,17 @@ public enum PCM {
     @inlinable
     public static func samples(littleEndian bytes: some Collection<UInt8>) -> [Int16] {
         let count = bytes.count / 2
-        // Contiguous bytes on a little-endian host (every one we build for): one copy.
+        #if _endian(little)
+        // Contiguous bytes (an array or a slice of one, as on the audio path): one copy.
         if let fast = bytes.withContiguousStorageIfAvailable({ raw -> [Int16] in
             [Int16](unsafeUninitializedCapacity: count) { out, initialized in
-                if count > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: raw.baseAddress!, byteCount: count * 2) }
-                for i in 0..<count { out[i] = Int16(littleEndian: out[i]) }
+                UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[0..<(count * 2)]))
                 initialized = count
             }
         }) {
             return fast
         }
+        #endif
         var samples: [Int16] = []
         samples.reserveCapacity(count)
         var iterator = bytes.makeIterator()
@@ -28,18 +29,16 @@ public enum PCM {
     @inlinable
     public static func littleEndianBytes(_ samples: some Collection<Int16>) -> [UInt8] {
         let count = samples.count
+        #if _endian(little)
         if let fast = samples.withContiguousStorageIfAvailable({ src -> [UInt8] in
             [UInt8](unsafeUninitializedCapacity: count * 2) { out, initialized in
-                for i in 0..<count {
-                    let bits = UInt16(bitPattern: src[i])
-                    out[2 * i] = UInt8(truncatingIfNeeded: bits)
-                    out[2 * i + 1] = UInt8(truncatingIfNeeded: bits >> 8)
-                }
+                UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(src))
                 initialized = count * 2
             }
         }) {
             return fast
         }
+        #endif
         var bytes: [UInt8] = []
         bytes.reserveCapacity(count * 2)
         for sample in samples {

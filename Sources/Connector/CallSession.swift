@@ -48,9 +48,9 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         var inFlight: LexRequestHandle?
         var inFlightSentAt: UInt64 = 0
         var inFlightOrigin = ""
-        var inFlightFirstByteAt: UInt64 = 0
-        /// When the in-flight input was queued (for speech, the end of the utterance).
-        var inFlightQueuedAt: UInt64 = 0
+        /// For speech sent the moment its utterance ended (nothing in flight or queued before
+        /// it): that moment, else 0. The start of the reaction time the server measures.
+        var inFlightSpeechEndedAt: UInt64 = 0
         /// When this turn's reply started playing from silence (0: not yet, or it followed
         /// an earlier reply without a pause).
         var turnFirstFrameAt: UInt64 = 0
@@ -235,7 +235,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         if !direct { call.inboundBytes += data }
         var offset = 0
         while (direct ? data.count : call.inboundBytes.count) - offset >= frameBytes {
-            let samples = Self.samples(direct ? data : call.inboundBytes, offset, frameBytes)
+            let samples = PCM.samples(littleEndian: (direct ? data : call.inboundBytes)[offset..<(offset + frameBytes)])
             offset += frameBytes
             if let r = call.inboundResampler {
                 call.inboundSamples += r.process(samples)
@@ -251,24 +251,6 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
             if case .ended = phase { return }
         }
         if !direct { call.inboundBytes.removeFirst(offset) }
-    }
-
-    /// Samples from `count` little-endian bytes at `offset`: one copy. (The generic
-    /// `PCM.samples(littleEndian:)` is not specialised across the module boundary and costs
-    /// about 40 times as much, per the lexcall profile in BENCHMARKS.md.)
-    private static func samples(_ bytes: [UInt8], _ offset: Int, _ count: Int) -> [Int16] {
-        [Int16](unsafeUninitializedCapacity: count / 2) { out, initialized in
-            bytes.withUnsafeBytes { raw in
-                #if _endian(little)
-                UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + count / 2 * 2)]))
-                #else
-                for i in 0..<(count / 2) {
-                    out[i] = Int16(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 2 * i, as: Int16.self))
-                }
-                #endif
-            }
-            initialized = count / 2
-        }
     }
 
     private func segment(_ frame: [Int16], _ call: ActiveCall) {
@@ -370,10 +352,9 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         let request = LexRequest(target: route.target, region: call.params.region, input: next.input,
                                  sessionAttributes: call.sessionAttributes, requestAttributes: call.params.requestAttributes)
         call.inFlightSentAt = Self.now()
-        call.inFlightQueuedAt = next.queuedAt
+        call.inFlightSpeechEndedAt = next.origin == "speech" && call.inFlightSentAt &- next.queuedAt < 1_000_000 ? next.queuedAt : 0
         call.turnFirstFrameAt = 0
         call.inFlightOrigin = next.origin
-        call.inFlightFirstByteAt = 0
         call.discardReply = false
         call.turnRecord = []
         if let r = call.replyResampler {
@@ -385,7 +366,6 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         logger.debug("lex request", metadata: ["origin": "\(next.origin)", "queued_ms": "\((call.inFlightSentAt - next.queuedAt) / 1_000_000)"])
         call.inFlight = env.lexClient.send(
             request, credentials: call.params.credentials ?? AWSCredentials(accessKeyId: "", secretAccessKey: ""), callbackQueue: queue,
-            onResponseStart: { [weak self] _ in self?.lexResponseStarted() },
             onAudio: { [weak self] chunk in self?.lexAudio(chunk) },
             logMetadata: ["call": "\(id)"],
             onComplete: { [weak self] result in self?.lexCompleted(result, api: api) })
@@ -396,14 +376,8 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         return nil
     }
 
-    private func lexResponseStarted() {
-        guard let call = activeCall else { return }
-        call.inFlightFirstByteAt = Self.now()
-    }
-
     private func lexAudio(_ chunk: [UInt8]) {
         guard let call = activeCall, !call.discardReply else { return }
-        if call.inFlightFirstByteAt == 0 { call.inFlightFirstByteAt = Self.now() }
         if env.recorder != nil { call.turnRecord += chunk }
         if let r = call.replyResampler {
             appendReply(r.process(littleEndian: chunk), call)
@@ -444,13 +418,10 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
     /// request, and from the reply body's first bytes at the client thread to the first frame
     /// written to the caller (when the reply started from silence).
     private func recordReactionTimes(_ t: LexTransferStats, _ call: ActiveCall) {
-        if t.attempts == 1, t.attemptStartedAt > 0, call.inFlightOrigin == "speech",
-            call.inFlightSentAt &- call.inFlightQueuedAt < 1_000_000
-        {
+        let speechEnd = call.inFlightSpeechEndedAt
+        if t.attempts == 1, t.attemptStartedAt > 0, speechEnd > 0 {
             let requestAt = t.attemptStartedAt + UInt64(t.timeToRequest * 1e9)
-            if requestAt >= call.inFlightQueuedAt {
-                env.metrics.speechToRequest.recordNanoseconds(Int64(requestAt - call.inFlightQueuedAt))
-            }
+            if requestAt >= speechEnd { env.metrics.speechToRequest.recordNanoseconds(Int64(requestAt - speechEnd)) }
         }
         if t.firstBodyBytesAt > 0, call.turnFirstFrameAt >= t.firstBodyBytesAt {
             env.metrics.replyToFirstFrame.recordNanoseconds(Int64(call.turnFirstFrameAt - t.firstBodyBytesAt))

@@ -19,7 +19,7 @@ public final class ConnectorMetrics: Sendable {
     /// A reply's first body bytes at the Lex client to its first frame written to the caller.
     let replyToFirstFrame: Metrics.Timer
     /// Bucket bounds of the two reaction-time histograms, in milliseconds.
-    public static let reactionBucketsMilliseconds: [Double] = [0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50, 100, 250, 1000]
+    static let reactionBucketsMilliseconds: [Double] = [0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50, 100, 250, 1000]
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry

@@ -84,7 +84,8 @@ public final class WebSocketConnection: @unchecked Sendable {
         eventLoop.assertOnLoop()
         deadline = Self.now() + UInt64(server.configuration.handshakeTimeout * 1e9)
         guard eventLoop.register(fd: fd, id: id) else {
-            logger.warning("epoll_ctl failed; connection dropped", metadata: ["errno": "\(errno)"])
+            let e = errno
+            logger.warning("epoll_ctl failed; connection dropped", metadata: ["errno": "\(e)"])
             closeSocket()
             return
         }
@@ -315,10 +316,10 @@ public final class WebSocketConnection: @unchecked Sendable {
         if output.isEmpty { outputOffset = offset }
         output.append(bytes)
         queuedOutputBytes += size
-        enableWriteSource()
+        watchWritable()
     }
 
-    private func enableWriteSource() {
+    private func watchWritable() {
         guard !watchingWritable else { return }
         watchingWritable = true
         eventLoop.watchWritable(fd: fd, id: id, true)

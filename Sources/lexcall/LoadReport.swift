@@ -76,14 +76,16 @@ struct LoadReport {
         }
         if let (a, b) = metricsWindow {
             // The server's own share, on its clock (histograms from /metrics over the window).
-            let pairs = [("end of utterance to request sent", "server_speech_to_request", HistogramDelta(a.speechToRequest, b.speechToRequest)),
-                         ("reply's first bytes to first frame out", "server_reply_to_first_frame", HistogramDelta(a.replyToFirstFrame, b.replyToFirstFrame))]
-            for (label, key, h) in pairs where h.count > 0 {
-                func ms(_ v: Double?) -> String { v.map { $0.isInfinite ? "inf" : String(format: "%g", $0) } ?? "-" }
+            func ms(_ v: Double?) -> String { v.map { $0.isInfinite ? "inf" : String(format: "%g", $0) } ?? "-" }
+            // JSON has no infinity: -1 stands for "above the last bound" or "none".
+            func finite(_ v: Double?) -> Double { v.flatMap { $0.isFinite ? $0 : nil } ?? -1 }
+            let measured = [("end of utterance to request sent", "server_speech_to_request", "lexconnector_speech_to_request_seconds"),
+                            ("reply's first bytes to first frame out", "server_reply_to_first_frame", "lexconnector_reply_to_first_frame_seconds")]
+            for (label, key, metric) in measured {
+                let h = HistogramDelta(a.histograms[metric] ?? [:], b.histograms[metric] ?? [:])
+                guard h.count > 0 else { continue }
                 lines.append("  server, \(label): \(Int(h.count)) turns, p50 <= \(ms(h.bound(percentile: 50))) ms, p99 <= \(ms(h.bound(percentile: 99))) ms, " +
                              String(format: "%.2f%% within 5 ms", h.share(atMost: 5) ?? 0))
-                // JSON has no infinity: -1 stands for "above the last bound" or "none".
-                func finite(_ v: Double?) -> Double { v.flatMap { $0.isFinite ? $0 : nil } ?? -1 }
                 j[key] = ["n": h.count, "p50_le_ms": finite(h.bound(percentile: 50)), "p99_le_ms": finite(h.bound(percentile: 99)),
                           "max_le_ms": finite(h.bound(percentile: 100)), "share_within_5ms": finite(h.share(atMost: 5))]
             }

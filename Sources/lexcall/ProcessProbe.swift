@@ -46,10 +46,9 @@ struct ServerCounters {
     var framesReceived = 0.0
     var framesPlayed = 0.0
     var framesLate = 0.0
-    /// Cumulative bucket counts (upper bound in seconds: count) of the server's reaction-time
-    /// histograms.
-    var speechToRequest: [Double: Double] = [:]
-    var replyToFirstFrame: [Double: Double] = [:]
+    /// Cumulative bucket counts (upper bound in seconds: count) of the server's histograms,
+    /// by metric name (without `_bucket`).
+    var histograms: [String: [Double: Double]] = [:]
 
     static func fetch(host: sockaddr_in, hostName: String, port: Int) -> ServerCounters? {
         guard let text = httpGet(host, hostName: hostName, port: port, path: "/metrics") else { return nil }
@@ -61,11 +60,12 @@ struct ServerCounters {
             case "lexconnector_frames_received_total": c.framesReceived += value
             case "lexconnector_frames_played_total": c.framesPlayed += value
             case "lexconnector_frames_late_total": c.framesLate += value
-            case "lexconnector_speech_to_request_seconds_bucket", "lexconnector_reply_to_first_frame_seconds_bucket":
-                guard let le = line.range(of: "le=\""), let end = line[le.upperBound...].firstIndex(of: "\"") else { break }
-                let bound = String(line[le.upperBound..<end]) == "+Inf" ? Double.infinity : Double(line[le.upperBound..<end]) ?? .nan
-                if name.hasPrefix("lexconnector_speech") { c.speechToRequest[bound, default: 0] += value } else { c.replyToFirstFrame[bound, default: 0] += value }
-            default: break
+            default:
+                guard name.hasSuffix("_seconds_bucket"), let le = line.range(of: "le=\""),
+                      let end = line[le.upperBound...].firstIndex(of: "\"") else { break }
+                let text = line[le.upperBound..<end]
+                guard let bound = text == "+Inf" ? Double.infinity : Double(text) else { break }
+                c.histograms[String(name.dropLast("_bucket".count)), default: [:]][bound, default: 0] += value
             }
         }
         return c
