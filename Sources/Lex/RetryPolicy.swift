@@ -131,7 +131,7 @@ public struct RetryPolicy: Sendable, Hashable {
         if !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
             return Double(text.prefix(10)).map { min($0, 1e9) }
         }
-        guard let date = HTTPDate.unixSeconds(text) else { return nil }
+        guard let date = HTTPDate.unixSeconds(text, now: now) else { return nil }
         return max(0, Double(date) - now)
     }
 }
@@ -141,40 +141,44 @@ public struct RetryPolicy: Sendable, Hashable {
 enum HTTPDate {
     static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
-    /// Unix seconds, or nil when `text` is not an HTTP-date.
-    static func unixSeconds(_ text: String) -> Int64? {
+    /// Unix seconds, or nil when `text` is not an HTTP-date. `now` (Unix seconds) places an
+    /// RFC 850 two-digit year: not more than 50 years ahead of now (RFC 9110 §5.6.7).
+    static func unixSeconds(_ text: String, now: Double) -> Int64? {
         let words = text.split(whereSeparator: { $0 == " " || $0 == "," }).map { $0.lowercased() }
         var day: Int64?, month: Int64?, year: Int64?, time: [Int64]?
-        if words.count == 5, words[4] != "gmt" {
+        switch words.count {
+        case 6 where words[5] == "gmt":
+            // IMF-fixdate: weekday, day month year time GMT
+            day = Int64(words[1])
+            month = months.firstIndex(of: words[2]).map { Int64($0) + 1 }
+            year = Int64(words[3])
+            time = clock(words[4])
+        case 5:
             // asctime: weekday month day time year
             month = months.firstIndex(of: words[1]).map { Int64($0) + 1 }
             day = Int64(words[2])
             time = clock(words[3])
             year = Int64(words[4])
-        } else if words.count == 5 || words.count == 6 {
-            guard words.last == "gmt" else { return nil }
-            if words.count == 6 {
-                // IMF-fixdate: weekday day month year time GMT
-                day = Int64(words[1])
-                month = months.firstIndex(of: words[2]).map { Int64($0) + 1 }
-                year = Int64(words[3])
-                time = clock(words[4])
-            } else {
-                // RFC 850: weekday dd-mon-yy time GMT
-                let parts = words[1].split(separator: "-")
-                guard parts.count == 3 else { return nil }
-                day = Int64(parts[0])
-                month = months.firstIndex(of: String(parts[1])).map { Int64($0) + 1 }
-                // Two-digit years: RFC 9110 says take the one that is not more than 50 years
-                // in the future; for a Retry-After this century is that one.
-                year = Int64(parts[2]).map { $0 < 100 ? 2000 + $0 : $0 }
-                time = clock(words[2])
-            }
-        } else {
+        case 4 where words[3] == "gmt":
+            // RFC 850: weekday, dd-mon-yy time GMT
+            let parts = words[1].split(separator: "-")
+            guard parts.count == 3 else { return nil }
+            day = Int64(parts[0])
+            month = months.firstIndex(of: String(parts[1])).map { Int64($0) + 1 }
+            year = Int64(parts[2]).map { $0 < 100 ? fullYear(twoDigits: $0, now: now) : $0 }
+            time = clock(words[2])
+        default:
             return nil
         }
         guard let d = day, let m = month, let y = year, let t = time, (1...31).contains(d), y >= 1970 else { return nil }
         return SigV4Date.days(fromCivil: y, m, d) * 86_400 + t[0] * 3600 + t[1] * 60 + t[2]
+    }
+
+    /// The year ending in `yy` that is not more than 50 years after now's year.
+    static func fullYear(twoDigits yy: Int64, now: Double) -> Int64 {
+        let nowYear = Int64(SigV4Date(unixSeconds: Int64(now)).amzDate.prefix(4)) ?? 2000
+        let year = nowYear - nowYear % 100 + yy
+        return year > nowYear + 50 ? year - 100 : year
     }
 
     private static func clock(_ word: String) -> [Int64]? {

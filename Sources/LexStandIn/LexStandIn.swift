@@ -96,6 +96,7 @@ public final class LexStandIn: @unchecked Sendable {
     let state = NSCondition()
     var defaultReply: Reply
     var queued: [Reply] = []
+    var webhookFailures: [Reply] = []
     var rules: [String: Reply] = [:]
     var records: [RecordedRequest] = []
     var disconnects = 0
@@ -145,6 +146,12 @@ public final class LexStandIn: @unchecked Sendable {
     /// Replies used in order, one per Lex request, before rules and default.
     public func enqueue(_ replies: Reply...) {
         locked { queued.append(contentsOf: replies) }
+    }
+
+    /// Answers used in order, one per webhook post, before the usual `200 {}`: their
+    /// `.error` failure (status, `Retry-After`) or, for any other reply, `200 {}`.
+    public func enqueueWebhookReplies(_ replies: Reply...) {
+        locked { webhookFailures.append(contentsOf: replies) }
     }
 
     /// Holds every Lex reply until `count` requests are being handled at

@@ -22,6 +22,12 @@ extension LexStandIn {
         if case .webhook = route {
             record.isWebhook = true
             record.inputText = String(decoding: request.body.prefix(1 << 20), as: UTF8.self)
+            let scripted: Reply? = locked { webhookFailures.isEmpty ? nil : webhookFailures.removeFirst() }
+            if let scripted, case .error(let status, let type, let message)? = scripted.failure {
+                record.replyStatus = status
+                append(record)
+                return writeError(connection, status: status, type: type, message: message, retryAfter: scripted.retryAfter)
+            }
             record.replyStatus = 200
             append(record)
             return connection.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")

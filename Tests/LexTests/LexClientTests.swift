@@ -22,6 +22,8 @@ struct LexClientTests {
         configuration.connectTimeout = 2
         configuration.retry.baseDelay = 0.005
         configuration.retry.maxDelay = 0.02
+        configuration.retry.throttlingBaseDelay = 0.01
+        configuration.retry.throttlingMaxDelay = 0.05
         configuration.signingKeyCache = SigningKeyCache()
         let store = logs ?? CapturingLogHandler.Store()
         configuration.logger = Logger(label: "lex.test") { _ in CapturingLogHandler(store: store) }
