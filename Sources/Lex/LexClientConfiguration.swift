@@ -19,7 +19,8 @@ public struct LexClientConfiguration: Sendable {
     public var maxPostResponseBytes: Int = 1 << 20
     /// Signing keys are derived once per key, day, region and service.
     public var signingKeyCache: SigningKeyCache = .shared
-    /// The client's own lines (none per request: each request takes its logger).
+    /// A logger for callers that have none of their own to hand to `send` (tools, tests);
+    /// the client itself logs only through the logger each request takes.
     public var logger: Logger = Logger(label: "lex")
 
     public init() {}
