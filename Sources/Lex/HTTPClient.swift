@@ -62,11 +62,29 @@ public final class HTTPClient: Sendable {
         onBody: @escaping @Sendable ([UInt8]) -> Void,
         onComplete: @escaping @Sendable (Result<HTTPTransferStats, HTTPClientError>) -> Void
     ) -> HTTPRequestHandle {
-        let handle = HTTPRequestHandle(engine: engine)
+        let handle = makeHandle()
+        submit(request, handle: handle, deadline: deadline, notBefore: notBefore, logger: logger, callbackQueue: callbackQueue,
+               onHead: onHead, onBody: onBody, onComplete: onComplete)
+        return handle
+    }
+
+    /// A handle for an attempt not yet submitted: a retrying caller records it before the
+    /// attempt can call back.
+    func makeHandle() -> HTTPRequestHandle {
+        HTTPRequestHandle(engine: engine)
+    }
+
+    /// `execute` with a handle from `makeHandle()`.
+    func submit(
+        _ request: HTTPRequestMessage, handle: HTTPRequestHandle, deadline: DispatchTime, notBefore: DispatchTime?,
+        logger: Logger, callbackQueue: DispatchQueue,
+        onHead: @escaping @Sendable (HTTPResponseHead) -> Void,
+        onBody: @escaping @Sendable ([UInt8]) -> Void,
+        onComplete: @escaping @Sendable (Result<HTTPTransferStats, HTTPClientError>) -> Void
+    ) {
         engine.submit(CurlJob(
             id: handle.id, message: request, handle: handle, queue: callbackQueue, deadline: deadline,
             notBefore: notBefore, logger: logger, onHead: onHead, onBody: onBody, onComplete: onComplete))
-        return handle
     }
 
     /// Fails every request in flight with `.shutdown` and stops the thread. Called by

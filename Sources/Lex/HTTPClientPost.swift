@@ -92,8 +92,11 @@ private final class PostExchange: @unchecked Sendable {
         head = nil
         body = []
         tooLarge = false
-        let h = client.execute(
-            message, deadline: deadline, notBefore: notBefore, logger: logger, callbackQueue: queue,
+        let h = client.makeHandle()
+        attemptHandle = h
+        handle.state.attach(h)
+        client.submit(
+            message, handle: h, deadline: deadline, notBefore: notBefore, logger: logger, callbackQueue: queue,
             onHead: { [self] head in self.head = head },
             onBody: { [self] chunk in
                 guard !tooLarge else { return }
@@ -105,8 +108,6 @@ private final class PostExchange: @unchecked Sendable {
                 }
             },
             onComplete: { [self] result in completed(result) })
-        attemptHandle = h
-        handle.state.attach(h)
     }
 
     private func completed(_ result: Result<HTTPTransferStats, HTTPClientError>) {

@@ -63,7 +63,7 @@ public final class LexClient: Sendable {
         }
         let secrets = [credentials.secretAccessKey] + (credentials.sessionToken.map { [$0] } ?? [])
         let exchange = LexExchange(
-            client: self, message: message, api: request.api, secrets: secrets, handle: handle,
+            http: http, configuration: configuration, message: message, api: request.api, secrets: secrets, handle: handle,
             queue: callbackQueue, logger: logger,
             deadline: HTTPClient.deadline(in: configuration.requestTimeout),
             onResponseStart: onResponseStart, onAudio: onAudio, onComplete: onComplete)

@@ -16,7 +16,8 @@ final class LexExchange: @unchecked Sendable {
         case read
     }
 
-    private let client: LexClient
+    private let http: HTTPClient
+    private let configuration: LexClientConfiguration
     private let message: HTTPRequestMessage
     private let api: LexAPI
     /// Redacted from error messages (AWS echoes the canonical request, session token
@@ -47,11 +48,12 @@ final class LexExchange: @unchecked Sendable {
     private var carryByte: UInt8?
     private var localFailure: LexError?
 
-    init(client: LexClient, message: HTTPRequestMessage, api: LexAPI, secrets: [Secret], handle: LexRequestHandle,
+    init(http: HTTPClient, configuration: LexClientConfiguration, message: HTTPRequestMessage, api: LexAPI, secrets: [Secret], handle: LexRequestHandle,
          queue: DispatchQueue, logger: Logger, deadline: DispatchTime,
          onResponseStart: @escaping @Sendable (LexTurn) -> Void, onAudio: (@Sendable ([UInt8]) -> Void)?,
          onComplete: @escaping @Sendable (Result<LexTurn, LexError>) -> Void) {
-        self.client = client
+        self.http = http
+        self.configuration = configuration
         self.message = message
         self.api = api
         self.secrets = secrets
@@ -75,13 +77,16 @@ final class LexExchange: @unchecked Sendable {
         audioBytes = 0
         carryByte = nil
         localFailure = nil
-        let h = client.http.execute(
-            message, deadline: deadline, notBefore: notBefore, logger: logger, callbackQueue: queue,
+        // The attempt's handle is in place before the attempt can call back (the first
+        // attempt starts on the caller's thread, the callbacks run on `queue`).
+        let h = http.makeHandle()
+        attemptHandle = h
+        handle.state.attach(h)
+        http.submit(
+            message, handle: h, deadline: deadline, notBefore: notBefore, logger: logger, callbackQueue: queue,
             onHead: { [self] head in receivedHead(head) },
             onBody: { [self] chunk in receivedBody(chunk) },
             onComplete: { [self] result in attemptCompleted(result) })
-        attemptHandle = h
-        handle.state.attach(h)
     }
 
     private func receivedHead(_ head: HTTPResponseHead) {
@@ -103,7 +108,7 @@ final class LexExchange: @unchecked Sendable {
     private func receivedBody(_ chunk: [UInt8]) {
         switch body {
         case .read:
-            let room = max(0, client.configuration.maxErrorBodyBytes - collected.count)
+            let room = max(0, configuration.maxErrorBodyBytes - collected.count)
             collected.append(contentsOf: chunk.prefix(room))
             discardedBytes += chunk.count - min(room, chunk.count)
         case .audio:
@@ -145,7 +150,7 @@ final class LexExchange: @unchecked Sendable {
                 retryAfter: head?.headers["retry-after"])
             let now = DispatchTime.now()
             let remaining = Double(deadline.uptimeNanoseconds &- min(now.uptimeNanoseconds, deadline.uptimeNanoseconds)) / 1e9
-            let decision = client.configuration.retry.decide(
+            let decision = configuration.retry.decide(
                 attempt: attempt, failure: failure, remaining: remaining,
                 now: Date().timeIntervalSince1970, random: Double.random(in: 0...1))
             switch decision {
@@ -201,7 +206,7 @@ final class LexExchange: @unchecked Sendable {
     }
 
     private func lexError(_ error: HTTPClientError) -> LexError {
-        let timeout = client.configuration.requestTimeout
+        let timeout = configuration.requestTimeout
         switch error {
         case .invalidURL(let why): return .invalidRequest(why)
         case .connectTimeout(let origin, let seconds): return .timeout("connect to \(origin) within \(seconds) s")
