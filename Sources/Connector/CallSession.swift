@@ -367,7 +367,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         call.inFlight = env.lexClient.send(
             request, credentials: call.params.credentials ?? AWSCredentials(accessKeyId: "", secretAccessKey: ""), callbackQueue: queue,
             onAudio: { [weak self] chunk in self?.lexAudio(chunk) },
-            logMetadata: ["call": "\(id)"],
+            logger: logger,
             onComplete: { [weak self] result in self?.lexCompleted(result, api: api) })
     }
 

@@ -5,8 +5,10 @@ import Logging
 import COpenSSL
 
 /// Webhook events of one call: JSON POSTs sent one after another (so they arrive in order)
-/// through the Lex client's curl thread. A failing receiver never blocks or fails the call:
-/// the event is logged, counted and dropped.
+/// through the Lex client's transport (`LexClient.http`, the same curl thread), retried by the
+/// Lex retry policy (429 and 503 `Retry-After`, throttling backoff, jitter) within the Lex request
+/// timeout. A failing receiver never blocks or fails the call: the event is logged, counted
+/// and dropped.
 final class EventSink: @unchecked Sendable {
     private let url: String
     private let secret: Secret?
@@ -65,7 +67,9 @@ final class EventSink: @unchecked Sendable {
         if let secret {
             headers.append(HTTPHeader("X-Lexconnector-Signature", "sha256=" + Self.hmacHex(secret: secret, body: body)))
         }
-        client.post(url: url, headers: headers, body: body, callbackQueue: queue) { [self] result in
+        let lex = client.configuration
+        client.http.post(url: url, headers: headers, body: body, timeout: lex.requestTimeout, retry: lex.retry,
+                         maxResponseBytes: lex.maxPostResponseBytes, logger: logger, callbackQueue: queue) { [self] result in
             switch result {
             case .success(let r) where (200..<300).contains(r.status):
                 metrics.event("delivered")

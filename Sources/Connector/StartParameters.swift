@@ -85,7 +85,7 @@ public struct StartParameters: Sendable, CustomStringConvertible {
                 }
                 p.webhookURL = s
             }
-            if let v = json["client_id"] { p.clientId = v as? String ?? "\(v)" }
+            if let v = json["client_id"] { p.clientId = JSONValueText.attribute(v) }
             if let v = json["welcome_text"] {
                 guard let s = v as? String, !s.isEmpty, s.utf8.count <= 1024 else {
                     throw StartParametersError("welcome_text must be a non-empty string of at most 1024 bytes")
@@ -113,45 +113,41 @@ public struct StartParameters: Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// A whole number given as a JSON number (`600`, `600.0`) or a string (`"600"`); a
+    /// boolean is not a number (through `JSONValueText`, it reads `true`, not `1`).
     private static func int(_ json: [String: Any], _ key: String, _ range: ClosedRange<Int>) throws -> Int? {
         guard let v = json[key] else { return nil }
-        let n: Int?
-        if let s = v as? String { n = Int(s.trimmingCharacters(in: .whitespaces)) } else if let num = v as? NSNumber, !(v is Bool) { n = num.intValue } else { n = nil }
+        let text = JSONValueText.attribute(v)?.trimmingCharacters(in: .whitespaces) ?? ""
+        let n = Int(text) ?? Double(text).flatMap { $0 == $0.rounded() && abs($0) < 1e9 ? Int($0) : nil }
         guard let value = n, range.contains(value) else {
             throw StartParametersError("\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
     }
 
+    /// A JSON boolean, or a string or number spelling one (`"false"`, `"no"`, `0`).
     private static func bool(_ json: [String: Any], _ key: String) throws -> Bool? {
         guard let v = json[key] else { return nil }
-        if let b = v as? Bool { return b }
-        if let s = v as? String {
-            switch s.lowercased() {
-            case "true", "yes", "on", "1": return true
-            case "false", "no", "off", "0": return false
-            default: break
-            }
+        switch JSONValueText.attribute(v)?.lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw StartParametersError("\(key) must be true or false")
         }
-        throw StartParametersError("\(key) must be true or false")
     }
 
-    /// A JSON object (or a string holding one) whose values become strings.
+    /// A JSON object (or a string holding one) whose values become strings by
+    /// `JSONValueText.attribute`: strings as they are, `true`/`false`, numbers in their JSON
+    /// spelling, arrays and objects as compact JSON text; a null leaves the attribute out.
     private static func attributes(_ json: [String: Any], _ key: String) throws -> [String: String] {
         guard var v = json[key] else { return [:] }
         if let s = v as? String, let d = s.data(using: .utf8), let o = try? JSONSerialization.jsonObject(with: d) { v = o }
         guard let object = v as? [String: Any] else { throw StartParametersError("\(key) must be a JSON object") }
         var out: [String: String] = [:]
-        for (k, value) in object {
-            switch value {
-            case let s as String: out[k] = s
-            case let n as NSNumber: out[k] = n.stringValue
-            default:
-                guard JSONSerialization.isValidJSONObject(value), let d = try? JSONSerialization.data(withJSONObject: value) else {
-                    throw StartParametersError("\(key).\(k) must be a string, number or JSON value")
-                }
-                out[k] = String(decoding: d, as: UTF8.self)
+        for (k, value) in object where !(value is NSNull) {
+            guard let text = JSONValueText.attribute(value) else {
+                throw StartParametersError("\(key).\(k) must be a JSON value")
             }
+            out[k] = text
         }
         return out
     }

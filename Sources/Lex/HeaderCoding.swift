@@ -121,21 +121,14 @@ enum HeaderCoding {
         return value
     }
 
-    /// A JSON object of strings; non-string values are rendered as JSON text,
-    /// nulls dropped.
+    /// A JSON object of strings; other values become strings by `JSONValueText.attribute`
+    /// (booleans `true`/`false`, numbers as spelt, arrays and objects as JSON text), nulls
+    /// dropped.
     static func stringMap(_ value: Any?) -> [String: String] {
         guard let dict = value as? [String: Any] else { return [:] }
         var out: [String: String] = [:]
         for (k, v) in dict {
-            if let s = v as? String {
-                out[k] = s
-            } else if v is NSNull {
-                continue
-            } else if let n = v as? NSNumber {
-                out[k] = n.stringValue
-            } else if let data = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys]) {
-                out[k] = String(decoding: data, as: UTF8.self)
-            }
+            if let text = JSONValueText.attribute(v) { out[k] = text }
         }
         return out
     }

@@ -5,38 +5,45 @@ import Logging
 public struct LexClientConfiguration: Sendable {
     /// Base URLs per API; `{region}` is replaced per request.
     public var endpoints: LexEndpoints = .aws
-    /// Time allowed to open a connection (TCP + TLS), per attempt.
-    public var connectTimeout: Double = 3
-    /// Deadline for a whole request, all attempts and backoff included.
+    /// The transport: connect timeout, CA bundle, connection limits, user agent.
+    public var http = HTTPClient.Configuration()
+    /// Deadline for a whole request, all attempts and waits included.
     public var requestTimeout: Double = 20
-    /// Attempts per request (1 = no retry). Retries happen only for
-    /// retryable errors (throttling, 5xx, connection failures, connect
-    /// timeouts) and only while no part of the response was handed on.
-    public var maxAttempts: Int = 3
-    /// Backoff before retry n (n = 1, 2...): uniformly random in
-    /// [0, min(retryMaxDelay, retryBaseDelay * 2^(n-1))] ("full jitter").
-    public var retryBaseDelay: Double = 0.1
-    public var retryMaxDelay: Double = 1
-    /// PEM bundle of trusted CAs; nil uses the system's.
-    public var caBundlePath: String?
-    /// Concurrent connections per host; 0 = no limit. With HTTP/2 curl
-    /// multiplexes requests onto one connection instead.
-    public var maxConnectionsPerHost: Int = 0
-    /// Idle connections kept open for reuse.
-    public var maxIdleConnections: Int = 256
+    /// When and how long to wait before sending a failed request again. Retries happen
+    /// only for retryable errors (throttling, 5xx, connection failures, connect timeouts)
+    /// and only while no part of the reply was handed on.
+    public var retry = RetryPolicy()
     /// Error and non-audio bodies are read up to this size.
     public var maxErrorBodyBytes: Int = 64 * 1024
-    /// `post` responses larger than this fail.
+    /// `HTTPClient.post` responses larger than this fail (webhooks).
     public var maxPostResponseBytes: Int = 1 << 20
-    public var userAgent: String = "lexconnector"
     /// Signing keys are derived once per key, day, region and service.
     public var signingKeyCache: SigningKeyCache = .shared
-    /// One line per retry and failure; never headers or bodies.
+    /// A logger for callers that have none of their own to hand to `send` (tools, tests);
+    /// the client itself logs only through the logger each request takes.
     public var logger: Logger = Logger(label: "lex")
 
     public init() {}
 
     public init(endpoints: LexEndpoints) {
         self.endpoints = endpoints
+    }
+
+    /// Time allowed to open a connection (TCP + TLS), per attempt (`http.connectTimeout`).
+    public var connectTimeout: Double {
+        get { http.connectTimeout }
+        set { http.connectTimeout = newValue }
+    }
+
+    /// PEM bundle of trusted CAs; nil uses the system's (`http.caBundlePath`).
+    public var caBundlePath: String? {
+        get { http.caBundlePath }
+        set { http.caBundlePath = newValue }
+    }
+
+    /// Attempts per request, 1 = no retry (`retry.maxAttempts`).
+    public var maxAttempts: Int {
+        get { retry.maxAttempts }
+        set { retry.maxAttempts = newValue }
     }
 }

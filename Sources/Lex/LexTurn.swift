@@ -13,35 +13,6 @@ public struct LexMessage: Sendable, Hashable {
     }
 }
 
-/// How a request travelled. Cheap figures read from libcurl at the end.
-public struct LexTransferStats: Sendable, Hashable {
-    /// Attempts made (1 when no retry happened).
-    public var attempts: Int = 0
-    /// New connections opened for this request, over all attempts
-    /// (CURLINFO_NUM_CONNECTS): 0 means an open connection was reused.
-    public var newConnections: Int = 0
-    /// 11 for HTTP/1.1, 20 for HTTP/2, 0 when unknown.
-    public var httpVersion: Int = 0
-    /// Seconds from the start of the last attempt to the first response byte.
-    public var timeToFirstByte: Double = 0
-    /// Seconds for the last attempt.
-    public var totalTime: Double = 0
-    /// Seconds from the start of the last attempt until libcurl began sending the request
-    /// (CURLINFO_PRETRANSFER_TIME: connection reused or made, TLS done).
-    public var timeToRequest: Double = 0
-    /// Monotonic time (`DispatchTime.uptimeNanoseconds`) at which the client thread started
-    /// the last attempt.
-    public var attemptStartedAt: UInt64 = 0
-    /// Monotonic time at which the first bytes of the reply's body reached the client
-    /// thread (0 when the body was empty).
-    public var firstBodyBytesAt: UInt64 = 0
-    /// Identifies the client thread that drove the transfer (every request of
-    /// one `LexClient` shows the same value).
-    public var clientThread: UInt64 = 0
-
-    public init() {}
-}
-
 /// What Lex made of one utterance, for both APIs.
 ///
 /// `onResponseStart` receives it without audio as soon as the response

@@ -68,7 +68,7 @@ public struct SigV4Date: Sendable, Hashable, CustomStringConvertible {
         return (m <= 2 ? y + 1 : y, m, d)
     }
 
-    private static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+    static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
         let y = m <= 2 ? y0 - 1 : y0
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400

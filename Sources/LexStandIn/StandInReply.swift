@@ -49,13 +49,16 @@ extension LexStandIn {
         /// Audio body chunk size and pause between chunks.
         public var chunkBytes: Int
         public var chunkIntervalMilliseconds: Int
+        /// `Retry-After` sent with an `.error` failure (delta-seconds such as `"1"`, or an
+        /// HTTP-date); nil sends none.
+        public var retryAfter: String?
 
         public init(transcript: String? = nil, intentName: String? = nil, slots: [String: String] = [:],
                     message: String? = "Hello from the stand-in", dialogState: String = "ElicitIntent",
                     slotToElicit: String? = nil, sessionAttributes: [String: String]? = nil,
                     audio: Audio = .tone(milliseconds: 500), failure: Failure? = nil,
                     firstByteDelayMilliseconds: Int = 0, chunkBytes: Int = 3200,
-                    chunkIntervalMilliseconds: Int = 0) {
+                    chunkIntervalMilliseconds: Int = 0, retryAfter: String? = nil) {
             self.transcript = transcript
             self.intentName = intentName
             self.slots = slots
@@ -68,6 +71,7 @@ extension LexStandIn {
             self.firstByteDelayMilliseconds = firstByteDelayMilliseconds
             self.chunkBytes = max(1, chunkBytes)
             self.chunkIntervalMilliseconds = chunkIntervalMilliseconds
+            self.retryAfter = retryAfter
         }
 
         public static func failing(_ failure: Failure) -> Reply {
@@ -85,6 +89,13 @@ extension LexStandIn {
             status: 500, type: "InternalFailureException", message: "An internal error occurred"))
         public static let badGateway = Reply.failing(.error(
             status: 502, type: "BadGatewayException", message: "The bot's Lambda failed"))
+
+        /// Lex V2's quota refusal, `429 LimitExceededException`, with `Retry-After` when given.
+        public static func limitExceeded(retryAfter: String? = nil) -> Reply {
+            var reply = Reply.failing(.error(status: 429, type: "LimitExceededException", message: "Rate exceeded"))
+            reply.retryAfter = retryAfter
+            return reply
+        }
 
         /// A reply delayed by `milliseconds` before its first byte.
         public func delayed(by milliseconds: Int) -> Reply {

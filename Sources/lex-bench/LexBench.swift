@@ -105,7 +105,7 @@ struct LexBench {
                 target: .v2(botId: "ABCDEFGHIJ", aliasId: "TSTALIASID", localeId: "en_GB", sessionId: "bench-\(i % 512)"),
                 region: "eu-west-2", input: .text("hello \(i)"))
             client.send(request, credentials: LexBench.credentials, callbackQueue: queues[i % queues.count],
-                        onAudio: { _ in }) { [self] result in
+                        onAudio: { _ in }, logger: client.configuration.logger) { [self] result in
                 let now = DispatchTime.now().uptimeNanoseconds
                 lock.lock()
                 completed += 1

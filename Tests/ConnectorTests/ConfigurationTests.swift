@@ -1,4 +1,5 @@
 import Connector
+import Lex
 import Testing
 
 struct ConfigurationTests {
@@ -85,6 +86,46 @@ struct StartParameterTests {
         #expect(p.sessionAttributes == ["a": "1"] && p.requestAttributes == ["b": "x"])
         #expect(p.region == "us-east-1")
         #expect(!"\(p)".contains("\"s\"") && !p.description.contains("aws_secret"))
+    }
+
+    /// Issue 12: booleans reached Lex as "1" and "0". Start message in, V1 headers and V2
+    /// session state decoded back out.
+    @Test func attributeValuesReachLexAsAPersonExpects() throws {
+        let json = #"{"content-type":"audio/l16;rate=16000","aws_key":"AKID","aws_secret":"s","client_id":true,"#
+            + #""session_attributes":{"userName":"Bob","vip":true,"optOut":false,"age":42,"score":0.5,"#
+            + #""big":12345678901234567890,"tags":["a",1],"prefs":{"b":2,"a":null},"gone":null},"#
+            + #""request_attributes":{"trusted":true}}"#
+        let p = try StartParameters.parse(json, defaults: defaults).get()
+        let expected = ["userName": "Bob", "vip": "true", "optOut": "false", "age": "42", "score": "0.5",
+                        "big": "12345678901234567890", "tags": #"["a",1]"#, "prefs": #"{"a":null,"b":2}"#]
+        #expect(p.sessionAttributes == expected)
+        #expect(p.requestAttributes == ["trusted": "true"])
+        #expect(p.clientId == "true")
+
+        let v1 = try LexRequest(target: .v1(bot: "Bot", alias: "live", user: "caller-1"), region: "eu-west-2",
+                                input: .text("hi"), sessionAttributes: p.sessionAttributes,
+                                requestAttributes: p.requestAttributes).httpRequest()
+        let v1Session = try #require(v1.header("x-amz-lex-session-attributes").flatMap(LexHeaderEncoding.unbase64))
+        #expect(LexHeaderEncoding.stringMap(fromJSON: v1Session) == expected)
+        let v1Request = try #require(v1.header("x-amz-lex-request-attributes").flatMap(LexHeaderEncoding.unbase64))
+        #expect(LexHeaderEncoding.stringMap(fromJSON: v1Request) == ["trusted": "true"])
+
+        let v2 = try LexRequest(target: .v2(botId: "ABCDEFGHIJ", aliasId: "TSTALIASID", localeId: "en_GB", sessionId: "caller-1"),
+                                region: "eu-west-2", input: .text("hi"), sessionAttributes: p.sessionAttributes,
+                                requestAttributes: p.requestAttributes).httpRequest()
+        let state = try #require(v2.header("x-amz-lex-session-state").flatMap(LexHeaderEncoding.gunzipBase64))
+        #expect(LexHeaderEncoding.stringMap(fromJSON: state, key: "sessionAttributes") == expected)
+        #expect(state.contains(#""vip":"true""#) && state.contains(#""optOut":"false""#) && state.contains(#""age":"42""#))
+        let v2Request = try #require(v2.header("x-amz-lex-request-attributes").flatMap(LexHeaderEncoding.gunzipBase64))
+        #expect(v2Request == #"{"trusted":"true"}"#)
+    }
+
+    @Test func numericAndBooleanParametersShareTheConversion() throws {
+        let json = #"{"content-type":"audio/l16;rate=16000","aws_key":"AKID","aws_secret":"s","sensitivity":1,"silence_time":600.0,"barge_in":0}"#
+        let p = try StartParameters.parse(json, defaults: defaults).get()
+        #expect(p.sensitivity == 1 && p.silenceTime == 600 && !p.bargeIn)
+        let notANumber = #"{"content-type":"audio/l16;rate=16000","aws_key":"AKID","aws_secret":"s","sensitivity":true}"#
+        #expect(throws: StartParametersError.self) { try StartParameters.parse(notANumber, defaults: defaults).get() }
     }
 
     @Test(arguments: [

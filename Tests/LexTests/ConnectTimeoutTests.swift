@@ -55,7 +55,7 @@ struct ConnectTimeoutTests {
         configuration.connectTimeout = 0.3
         configuration.requestTimeout = 20
         configuration.maxAttempts = 2
-        configuration.retryBaseDelay = 0.001
+        configuration.retry.baseDelay = 0.001
         let logs = CapturingLogHandler.Store()
         configuration.logger = Logger(label: "lex.test") { _ in CapturingLogHandler(store: logs) }
         let client = LexClient(configuration: configuration)

@@ -20,8 +20,10 @@ struct LexClientTests {
         configuration.maxAttempts = attempts
         configuration.requestTimeout = timeout
         configuration.connectTimeout = 2
-        configuration.retryBaseDelay = 0.005
-        configuration.retryMaxDelay = 0.02
+        configuration.retry.baseDelay = 0.005
+        configuration.retry.maxDelay = 0.02
+        configuration.retry.throttlingBaseDelay = 0.01
+        configuration.retry.throttlingMaxDelay = 0.05
         configuration.signingKeyCache = SigningKeyCache()
         let store = logs ?? CapturingLogHandler.Store()
         configuration.logger = Logger(label: "lex.test") { _ in CapturingLogHandler(store: store) }
@@ -274,7 +276,7 @@ struct LexClientTests {
         let endpoints = standIn.endpoints
         standIn.stop()
         var configuration = LexClientConfiguration(endpoints: endpoints)
-        configuration.retryBaseDelay = 0.001
+        configuration.retry.baseDelay = 0.001
         let logs = CapturingLogHandler.Store()
         configuration.logger = Logger(label: "lex.test") { _ in CapturingLogHandler(store: logs) }
         let client = LexClient(configuration: configuration)
@@ -379,9 +381,10 @@ struct LexClientTests {
         let standIn = try LexStandIn(credentials: [Self.credentials])
         let client = Self.client(standIn)
         let body = Array(#"{"event":"lex:turn","callId":"c1"}"#.utf8)
-        let result: Result<HTTPResponse, LexError> = await withCheckedContinuation { continuation in
-            client.post(url: standIn.baseURL + "/events/calls", headers: [HTTPHeader("Content-Type", "application/json")],
-                        body: body, callbackQueue: DispatchQueue(label: "post")) { continuation.resume(returning: $0) }
+        let result: Result<HTTPClientResponse, HTTPClientError> = await withCheckedContinuation { continuation in
+            client.http.post(url: standIn.baseURL + "/events/calls", headers: [HTTPHeader("Content-Type", "application/json")],
+                             body: body, timeout: 10, retry: RetryPolicy(), logger: client.configuration.logger,
+                             callbackQueue: DispatchQueue(label: "post")) { continuation.resume(returning: $0) }
         }
         let response = try result.get()
         #expect(response.status == 200)
@@ -396,10 +399,11 @@ struct LexClientTests {
         let standIn = try LexStandIn(credentials: [Self.credentials])
         let client = Self.client(standIn)
         let text = String(repeating: "0123456789", count: 3000)
-        let result: Result<HTTPResponse, LexError> = await withCheckedContinuation { continuation in
-            client.post(url: standIn.baseURL + "/events/chunked",
-                        headers: [HTTPHeader("Content-Type", "text/plain"), HTTPHeader("Transfer-Encoding", "chunked")],
-                        body: Array(text.utf8), callbackQueue: DispatchQueue(label: "post")) { continuation.resume(returning: $0) }
+        let result: Result<HTTPClientResponse, HTTPClientError> = await withCheckedContinuation { continuation in
+            client.http.post(url: standIn.baseURL + "/events/chunked",
+                             headers: [HTTPHeader("Content-Type", "text/plain"), HTTPHeader("Transfer-Encoding", "chunked")],
+                             body: Array(text.utf8), timeout: 10, retry: RetryPolicy(), logger: client.configuration.logger,
+                             callbackQueue: DispatchQueue(label: "post")) { continuation.resume(returning: $0) }
         }
         #expect(try result.get().status == 200)
         let recorded = try #require(standIn.requests.first)

@@ -69,8 +69,11 @@ final class Probe: @unchecked Sendable {
             }
             for w in waiting { w.resume(returning: result) }
         }
+        // The request's logger: the client's (the tests capture it) with the caller's metadata.
+        var logger = client.configuration.logger
+        for (key, value) in logMetadata { logger[metadataKey: key] = value }
         return client.send(request, credentials: credentials, callbackQueue: queue, onResponseStart: onStart,
-                           onAudio: streaming ? onAudio : nil, logMetadata: logMetadata, onComplete: onComplete)
+                           onAudio: streaming ? onAudio : nil, logger: logger, onComplete: onComplete)
     }
 
     /// The completion, or nil after `timeout` seconds.

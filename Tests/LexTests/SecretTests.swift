@@ -39,7 +39,7 @@ struct SecretTests {
     @Test("an AWS error message echoing the canonical request has the token removed")
     func errorMessageRedaction() {
         let message = "The Canonical String for this request should have been\n'x-amz-security-token:\(Self.tokenText)\n'"
-        let redacted = CurlEngine.redact(message, [Secret(Self.secretText), Secret(Self.tokenText)])
+        let redacted = LexExchange.redact(message, [Secret(Self.secretText), Secret(Self.tokenText)])
         #expect(!redacted.contains(Self.tokenText))
         #expect(redacted.contains("x-amz-security-token:<redacted>"))
     }
