@@ -12,24 +12,28 @@ import Foundation
 ///
 /// Floor, adapted only when the caller of `adapt(to:)` says so (the segmenter: while no
 /// utterance is open). The first frame sets it; then, per frame of energy `e`:
-/// - fast down: below the floor, `floor += downRate · (e − floor)` (a third of the way down);
-/// - slow up: above it, `floor += min(e − floor, upStep)` (at most 0.1 dB a frame, 5 dB/s),
-///   so a few hundred milliseconds of speech lift it by little;
-/// - spread: `spread += spreadRate · (clamp(e − floor, 0, spreadCap) − spread)`, the mean
-///   distance of the frames above the floor (about 1 s memory): small for steady hiss,
-///   several dB for babble and other fluctuating noise.
+/// - down: below the floor, `floor += downRate · (e − floor)` (3% of the way a frame, a time
+///   constant of about 0.7 s: quick on a real drop, unmoved by the short dips of babble);
+/// - up: above it, `floor += min(e − floor, upStep)`, at most 0.2 dB a frame
+///   (10 dB/s), so the few frames of speech heard before an utterance opens lift it by 1 dB
+///   or so;
+/// - spread: `spread += rate · (clamp(e − floor, 0, spreadCap) − spread)`, the mean distance
+///   of the frames above the floor, with `rate` 1/n over the first 50 frames and `spreadRate`
+///   (about 1 s of memory) after: a fraction of a dB for steady hiss, 4 dB and more for babble.
 ///
 /// Gate: `floor + max(margin, spreadFactor · spread)` dB. A frame whose energy is below it is
-/// not speech, whatever the VAD says.
+/// not speech, whatever the VAD says. The rates were chosen on the segmentation benchmark
+/// (BENCHMARKS.md, "Segmentation in noise"): a faster way down (10%, 33%) let babble's dips
+/// lower the gate enough for babble to open and hold utterances.
 ///
 /// Pure: samples in, numbers out; no clock.
 public struct NoiseFloor: Sendable {
     /// High-pass corner (Hz) applied before measuring energy.
     public static let highPassHz = 200.0
     /// Share of the distance covered per frame when the energy is below the floor.
-    public static let downRate = 1.0 / 3
+    public static let downRate = 0.03
     /// Largest rise (dB) per frame when the energy is above the floor.
-    public static let upStep = 0.1
+    public static let upStep = 0.2
     /// Weight of one frame in the spread (about 50 frames of memory).
     public static let spreadRate = 0.02
     /// Largest distance above the floor (dB) one frame adds to the spread, so speech among
@@ -45,6 +49,8 @@ public struct NoiseFloor: Sendable {
     public private(set) var level: Double?
     /// Mean distance (dB) of idle frames above the floor.
     public private(set) var spread = 0.0
+    /// Frames adapted to so far.
+    public private(set) var frames = 0
 
     // Biquad coefficients (normalised by a0) and its state (direct form I).
     private let b0, b1, b2, a1, a2: Float
@@ -86,12 +92,15 @@ public struct NoiseFloor: Sendable {
 
     /// Moves the floor and the spread toward a frame of `energy` dB (see the type's comment).
     public mutating func adapt(to energy: Double) {
+        frames += 1
         guard let floor = level else {
             level = energy
             return
         }
         let next = energy < floor ? floor + Self.downRate * (energy - floor) : floor + min(energy - floor, Self.upStep)
-        spread += Self.spreadRate * (min(max(energy - next, 0), Self.spreadCap) - spread)
+        // A plain mean over the first frames, so the spread is known after a few of them.
+        let rate = max(Self.spreadRate, 1 / Double(frames - 1))
+        spread += rate * (min(max(energy - next, 0), Self.spreadCap) - spread)
         level = next
     }
 }
