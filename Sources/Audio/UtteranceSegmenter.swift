@@ -1,14 +1,27 @@
 /// Cuts a call's audio, fed as consecutive 20 ms frames, into utterances.
 ///
-/// The idea of py-webrtcvad's `vad_collector`, with a trigger window separate from the pre-roll:
+/// The idea of py-webrtcvad's `vad_collector`, with a trigger window separate from the pre-roll,
+/// and a noise gate on the VAD (the WebRTC VAD takes steady noise for speech, from 20 dB SNR
+/// for babble and from 10 dB for white and pink noise on a loud line):
+/// - each frame is *voiced* if the VAD says so, and *loud* if its energy reaches the call's
+///   noise gate (`NoiseFloor`: floor + max(`noiseMargin`, `noiseSpreadFactor` × spread) dB);
+///   a frame is *speech* if it is both. With `noiseMargin` 0 there is no gate: every frame is
+///   loud;
 /// - idle, it keeps the last `preRoll + triggerWindow` of audio; speech starts when at least
-///   `triggerRatio` of the frames in the trigger window (and never fewer than two) are voiced;
+///   `triggerRatio` of the frames in the trigger window (and never fewer than two) are speech;
 /// - the utterance then begins with everything kept, so it holds `preRoll` of audio from before
 ///   the trigger window, and grows with every frame, pauses included;
-/// - it ends after `silenceTime` of consecutive unvoiced frames (the silence stays in the
-///   utterance), or when its audio reaches `clipMax`;
-/// - if the voiced span (first to last voiced frame) is shorter than `clipMin`, it is
-///   discarded instead.
+/// - it ends after `silenceTime` of consecutive unvoiced frames, or after `silenceTime` +
+///   `gateHangover` of consecutive frames that are not speech (so noise the VAD calls voiced
+///   cannot hold it open, while the VAD's own hangover after a word still counts as it always
+///   did), the silence staying in the utterance; or when its audio reaches `clipMax`;
+/// - if the speech span (first to last speech frame) is shorter than `clipMin`, it is
+///   discarded instead;
+/// - the noise floor adapts to every frame heard while no utterance is open (the frame that
+///   opens one excluded), and never inside an utterance: a caller's speech does not raise it.
+///
+/// `process(frame:isSpeech:)` takes the final decision from elsewhere (no VAD, no gate, the
+/// floor unmoved); `process(frame:voiceActivity:)` takes the VAD's decision and applies the gate.
 ///
 /// Pure apart from the VAD call: no clock, no I/O; positions count samples fed.
 /// Not thread safe: feed it from one queue (the call's event loop).
@@ -243,7 +256,8 @@ public final class UtteranceSegmenter {
         return audio.isEmpty ? nil : end(.flushed)
     }
 
-    /// Forgets the utterance in progress and the kept audio; the next frame starts afresh.
+    /// Forgets the utterance in progress and the kept audio; the next frame starts afresh. The
+    /// noise floor is kept: it belongs to the call, not to an utterance.
     public func reset() {
         audio = []
         ringCount = 0
