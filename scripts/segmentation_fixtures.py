@@ -3,6 +3,10 @@
 scripts/make-segmentation-fixtures.sh).
 
   segmentation_fixtures.py OUT_DIR
+  segmentation_fixtures.py --unit OUT_DIR   only the unit tests' fixture (committed in
+                                           Tests/AudioTests/Fixtures): the first three
+                                           utterances of call b at 8 kHz in babble at 20 dB,
+                                           callb8-babble20.wav and .json
 
 Writes, for every call, rate and condition, CALL-RATE-CONDITION.wav and .json (the ground truth,
 the same shape as Tests/AudioTests/Fixtures/TRACK.json):
@@ -81,12 +85,12 @@ def scaled(samples, gain):
     return array.array("h", (round(x * gain) for x in samples))
 
 
-def call_track(tmp, name, rate):
-    """The clean call at `rate`: samples and ground-truth utterances."""
+def call_track(tmp, name, rate, count=None):
+    """The clean call at `rate` (its first `count` utterances): samples and ground truth."""
     ms = lambda v: v * rate // 1000
     samples = array.array("h", [0] * ms(LEAD_MS))
     utterances = []
-    for voice, parts, gap_ms in CALLS[name]:
+    for voice, parts, gap_ms in CALLS[name][:count]:
         start = len(samples)
         pauses = []
         for part in parts:
@@ -148,7 +152,17 @@ def main(out_dir):
                              mix(speech, utterances, background, snr), utterances, kind, snr)
 
 
+def unit(out_dir):
+    with tempfile.TemporaryDirectory() as tmp:
+        speech, utterances = call_track(tmp, "b", 8000, count=3)
+        background = babble(tmp, 8000, len(speech))
+        save(out_dir, "callb8-babble20", 8000, mix(speech, utterances, background, 20), utterances, "babble", 20)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) == 3 and sys.argv[1] == "--unit":
+        unit(sys.argv[2])
+    elif len(sys.argv) == 2:
+        main(sys.argv[1])
+    else:
         sys.exit(__doc__)
-    main(sys.argv[1])
