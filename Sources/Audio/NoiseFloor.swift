@@ -52,9 +52,9 @@ public struct NoiseFloor: Sendable {
     /// Frames adapted to so far.
     public private(set) var frames = 0
 
-    // Biquad coefficients (normalised by a0) and its state (direct form I).
+    // Biquad coefficients (normalised by a0) and its state.
     private let b0, b1, b2, a1, a2: Float
-    private var x1: Float = 0, x2: Float = 0, y1: Float = 0, y2: Float = 0
+    private var s1: Float = 0, s2: Float = 0
 
     public init(sampleRate: Int, margin: Double, spreadFactor: Double) {
         self.margin = margin
@@ -78,15 +78,17 @@ public struct NoiseFloor: Sendable {
     /// Energy (dB) of `frame` after the high-pass; advances the filter, so call it for every
     /// frame in order.
     public mutating func energy(of frame: UnsafeBufferPointer<Int16>) -> Double {
+        // Transposed direct form II: two state values.
         var sum: Float = 0
-        var (x1, x2, y1, y2) = (self.x1, self.x2, self.y1, self.y2)
+        var (s1, s2) = (self.s1, self.s2)
         for sample in frame {
             let x = Float(sample)
-            let y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
-            (x2, x1, y2, y1) = (x1, x, y1, y)
+            let y = b0 * x + s1
+            s1 = b1 * x - a1 * y + s2
+            s2 = b2 * x - a2 * y
             sum += y * y
         }
-        (self.x1, self.x2, self.y1, self.y2) = (x1, x2, y1, y2)
+        (self.s1, self.s2) = (s1, s2)
         return 10 * log10(Double(sum) / Double(max(frame.count, 1)) + 1)
     }
 
