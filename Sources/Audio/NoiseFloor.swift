@@ -92,6 +92,12 @@ public struct NoiseFloor: Sendable {
         return 10 * log10(Double(sum) / Double(max(frame.count, 1)) + 1)
     }
 
+    /// Raises the floor to `energy` dB if it is below it (a stale floor: the caller has seen
+    /// nothing quieter for a long while); the spread is kept.
+    public mutating func rise(to energy: Double) {
+        if let floor = level, floor < energy { level = energy }
+    }
+
     /// Moves the floor and the spread toward a frame of `energy` dB (see the type's comment).
     public mutating func adapt(to energy: Double) {
         frames += 1

@@ -18,7 +18,10 @@
 /// - if the speech span (first to last speech frame) is shorter than `clipMin`, it is
 ///   discarded instead;
 /// - the noise floor adapts to every frame heard while no utterance is open (the frame that
-///   opens one excluded), and never inside an utterance: a caller's speech does not raise it.
+///   opens one excluded). Inside an utterance a caller's speech does not move it, with one
+///   exception for noise that got louder: when `noiseRiseTime` passes without a single frame
+///   below the gate (speech has gaps between words, steady noise has none), the floor rises
+///   to the quietest frame of that stretch, and the release rule above then ends the utterance.
 ///
 /// `process(frame:isSpeech:)` takes the final decision from elsewhere (no VAD, no gate, the
 /// floor unmoved); `process(frame:voiceActivity:)` takes the VAD's decision and applies the gate.
@@ -51,6 +54,10 @@ public final class UtteranceSegmenter {
         /// Frames the VAD calls voiced but the gate does not may hold an utterance open this
         /// long (ms) beyond `silenceTime` (the VAD's own hangover after speech, about that long).
         public var gateHangover: Int
+        /// Inside an utterance, when no frame has fallen below the gate for this long (ms), the
+        /// floor is taken as stale (the noise got louder) and rises to the quietest of those
+        /// frames; 0: never (the floor then adapts only between utterances).
+        public var noiseRiseTime: Int
 
         /// Lex accepts at most 15 s of speech.
         public static let clipLimit = 15_000
@@ -58,7 +65,8 @@ public final class UtteranceSegmenter {
         public init(
             sensitivity: Int = 2, silenceTime: Int = 400, clipMin: Int = 200, clipMax: Int = 10_000,
             preRoll: Int = 300, triggerWindow: Int = 200, triggerRatio: Double = 0.5,
-            noiseMargin: Double = 3, noiseSpreadFactor: Double = 2.5, gateHangover: Int = 200
+            noiseMargin: Double = 3, noiseSpreadFactor: Double = 2.5, gateHangover: Int = 200,
+            noiseRiseTime: Int = 3000
         ) {
             self.sensitivity = sensitivity
             self.silenceTime = silenceTime
@@ -70,6 +78,7 @@ public final class UtteranceSegmenter {
             self.noiseMargin = noiseMargin
             self.noiseSpreadFactor = noiseSpreadFactor
             self.gateHangover = gateHangover
+            self.noiseRiseTime = noiseRiseTime
         }
     }
 
@@ -115,7 +124,9 @@ public final class UtteranceSegmenter {
 
     private let detector: VoiceActivityDetector
     private let gated: Bool
-    private let windowFrames, triggerFrames, minSpeechFrames, hangoverFrames: Int
+    private let windowFrames, triggerFrames, minSpeechFrames, hangoverFrames, riseFrames: Int
+    // Inside an utterance: consecutive frames at or above the gate, and the quietest of them.
+    private var loudRun = 0, loudMinimum = Double.infinity
     private var silenceFrames, maxFrames: Int
 
     // Idle: a ring of the last `decisions.count` frames (samples and speech decisions).
@@ -144,6 +155,7 @@ public final class UtteranceSegmenter {
         silenceFrames = Self.frames(config.silenceTime)
         minSpeechFrames = Self.frames(config.clipMin)
         hangoverFrames = Self.frames(config.gateHangover)
+        riseFrames = Self.frames(config.noiseRiseTime)
         maxFrames = config.clipMax / 20
         gated = config.noiseMargin > 0
         noiseFloor = NoiseFloor(sampleRate: sampleRate, margin: config.noiseMargin, spreadFactor: config.noiseSpreadFactor)
@@ -186,6 +198,8 @@ public final class UtteranceSegmenter {
         try check(config.noiseSpreadFactor >= 0 && config.noiseSpreadFactor <= 10, "noise_spread_factor",
                   config.noiseSpreadFactor, "0 to 10")
         try check(config.gateHangover >= 0 && config.gateHangover <= 2000, "gate_hangover", config.gateHangover, "0 to 2000 ms")
+        try check(config.noiseRiseTime == 0 || config.noiseRiseTime >= 1000 && config.noiseRiseTime <= 15_000, "noise_rise_time",
+                  config.noiseRiseTime, "0 (off) or 1000 to 15000 ms")
         return config
     }
 
@@ -208,8 +222,21 @@ public final class UtteranceSegmenter {
         guard gated else { return advance(frame, voiced, loud: true) }
         let energy = noiseFloor.energy(of: frame)
         let idle = audio.isEmpty
-        let event = advance(frame, voiced, loud: energy >= noiseFloor.gate ?? -.infinity)
-        if idle && audio.isEmpty { noiseFloor.adapt(to: energy) }
+        let loud = energy >= noiseFloor.gate ?? -.infinity
+        let event = advance(frame, voiced, loud: loud)
+        if idle && audio.isEmpty {
+            noiseFloor.adapt(to: energy)
+        } else if !audio.isEmpty {
+            // Inside an utterance: a floor that no frame has come down to for `noiseRiseTime`
+            // is stale (the noise itself got louder); it rises to the quietest of those frames.
+            loudRun = loud ? loudRun + 1 : 0
+            loudMinimum = loud ? min(loudMinimum, energy) : .infinity
+            if riseFrames > 0 && loudRun >= riseFrames {
+                noiseFloor.rise(to: loudMinimum)
+                loudRun = 0
+                loudMinimum = .infinity
+            }
+        }
         return event
     }
 
@@ -288,6 +315,8 @@ public final class UtteranceSegmenter {
         lastVoiced = ringCount - 1
         silentRun = 0
         quietRun = 0
+        loudRun = 0
+        loudMinimum = .infinity
         ringCount = 0
         return true
     }

@@ -30,6 +30,7 @@ struct SegmentationBench {
             case "--per-call": perCall = true
             case "--spread-factor": configuration.noiseSpreadFactor = try value()
             case "--gate-hangover": configuration.gateHangover = Int(try value())
+            case "--rise-time": configuration.noiseRiseTime = Int(try value())
             case let path where !path.hasPrefix("-"): directory = path
             default: throw BenchError("unknown option \(argument): use [DIR] [--sensitivity N] [--noise-margin DB] [--silence-time MS] [--per-call]")
             }

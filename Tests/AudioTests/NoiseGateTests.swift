@@ -121,6 +121,31 @@ import Testing
         #expect(abs(after - expected) < 0.5, "floor \(after), expected about \(expected)")
     }
 
+    /// Noise 20 dB louder from one frame to the next, taken for speech by the VAD: it opens an
+    /// utterance (the floor could not know), but after noise_rise_time (3 s) with no frame
+    /// below the gate the floor rises to the new noise and the utterance ends 600 ms later;
+    /// the louder noise then opens nothing. With noise_rise_time 0 it holds to clip_max and
+    /// opens the next one at once.
+    @Test func noiseThatGetsLouderCostsOneUtteranceCutShort() throws {
+        let transcript: (Int) -> Step = { i in
+            i < 100 ? Step(amplitude: Self.noise, voiced: false) : Step(amplitude: Self.noise * 10, voiced: true)
+        }
+        let s = try UtteranceSegmenter(sampleRate: Self.rate)
+        let events = try Self.feed(s, 0 ..< 1500, transcript)
+        #expect(events.first.map { $0.0 } == 104)
+        // Frames 104 (the trigger) to 253: 150 (3 s) at or above the gate; the floor rises; 30 frames
+        // below the new gate end the utterance.
+        #expect(Self.ended(events).map(\.frame) == [283] && Self.ended(events).map(\.reason) == [.silence], "\(events)")
+        #expect(events.count == 2, "nothing after: \(events)")
+        #expect(abs(try #require(s.noiseFloor.level) - Self.decibels(Self.noise * 10)) < 0.5)
+
+        var config = UtteranceSegmenter.Configuration()
+        config.noiseRiseTime = 0
+        let stale = try UtteranceSegmenter(sampleRate: Self.rate, configuration: config)
+        let cut = Self.ended(try Self.feed(stale, 0 ..< 1500, transcript))
+        #expect(cut.count >= 2 && cut.allSatisfy { $0.reason == .maximumLength }, "\(cut)")
+    }
+
     /// A turn's override of silence_time: a 1 s pause splits an utterance at the default
     /// 400 ms, and stays inside it once `setTurn` asks for 1500 ms. Invalid values change nothing.
     @Test func setTurnChangesSilenceTimeAndClipMaxBetweenUtterances() throws {
