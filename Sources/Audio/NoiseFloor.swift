@@ -8,7 +8,7 @@ import Foundation
 /// coefficients from the bilinear transform as in R. Bristow-Johnson's "Audio EQ Cookbook",
 /// Q = 1/√2; state carried across frames), so rumble (car, wind, brown noise) that holds little
 /// speech does not set the level; the frame's energy is `10·log10(mean square + 1)` dB re one
-/// LSB² (0 dB for digital silence, about 90 dB for a full-scale sine).
+/// LSB² (0 dB for digital silence, 87 dB for a full-scale sine).
 ///
 /// Floor, adapted only when the caller of `adapt(to:)` says so (the segmenter: while no
 /// utterance is open). The first frame sets it; then, per frame of energy `e`:
@@ -25,6 +25,9 @@ import Foundation
 /// not speech, whatever the VAD says. The rates were chosen on the segmentation benchmark
 /// (BENCHMARKS.md, "Segmentation in noise"): a faster way down (10%, 33%) let babble's dips
 /// lower the gate enough for babble to open and hold utterances.
+///
+/// `rise(to:)` lifts a stale floor at once (the segmenter: noise that got louder during an
+/// utterance).
 ///
 /// Pure: samples in, numbers out; no clock.
 public struct NoiseFloor: Sendable {

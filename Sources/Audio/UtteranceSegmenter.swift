@@ -43,7 +43,7 @@ public final class UtteranceSegmenter {
         public var preRoll: Int
         /// Window (ms) over which the start trigger counts voiced frames.
         public var triggerWindow: Int
-        /// Share of voiced frames in the trigger window that starts an utterance.
+        /// Share of speech frames in the trigger window that starts an utterance.
         public var triggerRatio: Double
         /// Least margin (dB) of the noise gate above the call's noise floor (`NoiseFloor`);
         /// 0 turns the gate off (the VAD alone decides, as before the gate existed).

@@ -165,6 +165,24 @@ import Testing
         #expect(s.configuration.silenceTime == 1500 && s.configuration.clipMax == 8000)
     }
 
+    @Test func rejectsBadGateParameters() {
+        let bad: [(String, (inout UtteranceSegmenter.Configuration) -> Void)] = [
+            ("noise_margin", { $0.noiseMargin = -1 }), ("noise_margin", { $0.noiseMargin = 31 }),
+            ("noise_spread_factor", { $0.noiseSpreadFactor = 11 }), ("gate_hangover", { $0.gateHangover = -20 }),
+            ("noise_rise_time", { $0.noiseRiseTime = 500 }),
+        ]
+        for (name, configure) in bad {
+            var config = UtteranceSegmenter.Configuration()
+            configure(&config)
+            #expect {
+                _ = try UtteranceSegmenter(sampleRate: Self.rate, configuration: config)
+            } throws: { error in
+                guard case .invalidParameter(let got, _, _) = error as? UtteranceSegmenter.Error else { return false }
+                return got == name
+            }
+        }
+    }
+
     /// A real call (scripts/segmentation_fixtures.py --unit): three utterances at 8 kHz in the
     /// babble of six espeak-ng voices at 20 dB SNR, the speech peaking at -2 dBFS. The VAD
     /// takes the babble for speech from the first second; with the gate, every utterance is
