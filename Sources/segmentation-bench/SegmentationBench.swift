@@ -8,7 +8,11 @@ import Foundation
 ///     scripts/make-segmentation-fixtures.sh && swift run -c release segmentation-bench [DIR] [options]
 ///
 /// DIR defaults to `.cache/segmentation`. Options set `UtteranceSegmenter.Configuration`
-/// fields: `--sensitivity N`, `--noise-margin DB` (0: no noise gate), `--silence-time MS`.
+/// fields: `--sensitivity N`, `--noise-margin DB` (0: no noise gate, the VAD alone),
+/// `--spread-factor X`, `--gate-hangover MS`, `--rise-time MS`, `--silence-time MS`;
+/// `--per-call` prints a row per call instead of per condition. For diagnosis,
+/// `SEGMENTATION_BENCH_TRACE=CALL` prints that call frame by frame (time, energy, gate, VAD,
+/// ground truth, state, event) and `SEGMENTATION_BENCH_FLOOR=1` each call's final floor.
 @main
 struct SegmentationBench {
     static func main() throws {
@@ -32,7 +36,7 @@ struct SegmentationBench {
             case "--gate-hangover": configuration.gateHangover = Int(try value())
             case "--rise-time": configuration.noiseRiseTime = Int(try value())
             case let path where !path.hasPrefix("-"): directory = path
-            default: throw BenchError("unknown option \(argument): use [DIR] [--sensitivity N] [--noise-margin DB] [--silence-time MS] [--per-call]")
+            default: throw BenchError("unknown option \(argument): use [DIR] [--sensitivity N] [--noise-margin DB] [--spread-factor X] [--gate-hangover MS] [--rise-time MS] [--silence-time MS] [--per-call]")
             }
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -48,7 +52,8 @@ struct SegmentationBench {
         }
         let c = configuration
         print("Configuration: sensitivity \(c.sensitivity), silence_time \(c.silenceTime) ms, clip_min \(c.clipMin) ms, "
-            + "clip_max \(c.clipMax) ms, pre_roll \(c.preRoll) ms, noise_margin \(c.noiseMargin) dB. "
+            + "clip_max \(c.clipMax) ms, pre_roll \(c.preRoll) ms, noise_margin \(c.noiseMargin) dB, "
+            + "noise_spread_factor \(c.noiseSpreadFactor), gate_hangover \(c.gateHangover) ms, noise_rise_time \(c.noiseRiseTime) ms. "
             + "\(names.count) calls in \(directory).\n")
         print("| rate | noise | SNR | utterances | found once | missed | split | merged | false triggers (sent) | speech clipped | non-speech sent | cut at clip_max |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")
