@@ -76,6 +76,8 @@ fuzz: deps
 
 bench: deps-test build-release
 	$(SWIFT) run -c release audio-bench
+	scripts/make-segmentation-fixtures.sh $(CACHE)/segmentation
+	$(SWIFT) run -c release segmentation-bench $(CACHE)/segmentation
 	$(SWIFT) run -c release lex-bench
 	scripts/bench-echo.sh
 	WRITE=1 scripts/bench-capacity.sh

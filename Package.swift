@@ -59,6 +59,8 @@ let package = Package(
         ]),
         // Audio path benchmark: swift run -c release audio-bench (see BENCHMARKS.md).
         .executableTarget(name: "audio-bench", dependencies: ["Audio", "CWebRTCVAD"]),
+        // Segmentation in noise: scripts/make-segmentation-fixtures.sh && swift run -c release segmentation-bench.
+        .executableTarget(name: "segmentation-bench", dependencies: ["Audio"]),
         // Lex benchmark: swift run -c release lex-bench (see BENCHMARKS.md).
         .executableTarget(name: "lex-bench", dependencies: ["Lex", "LexStandIn"]),
         // WebSocket echo load client: scripts/bench-echo.sh (see BENCHMARKS.md).

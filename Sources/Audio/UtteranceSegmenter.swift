@@ -1,14 +1,30 @@
 /// Cuts a call's audio, fed as consecutive 20 ms frames, into utterances.
 ///
-/// The idea of py-webrtcvad's `vad_collector`, with a trigger window separate from the pre-roll:
+/// The idea of py-webrtcvad's `vad_collector`, with a trigger window separate from the pre-roll,
+/// and a noise gate on the VAD (the WebRTC VAD takes steady noise for speech, from 20 dB SNR
+/// for babble and from 10 dB for white and pink noise on a loud line):
+/// - each frame is *voiced* if the VAD says so, and *loud* if its energy reaches the call's
+///   noise gate (`NoiseFloor`: floor + max(`noiseMargin`, `noiseSpreadFactor` × spread) dB);
+///   a frame is *speech* if it is both. With `noiseMargin` 0 there is no gate: every frame is
+///   loud;
 /// - idle, it keeps the last `preRoll + triggerWindow` of audio; speech starts when at least
-///   `triggerRatio` of the frames in the trigger window (and never fewer than two) are voiced;
+///   `triggerRatio` of the frames in the trigger window (and never fewer than two) are speech;
 /// - the utterance then begins with everything kept, so it holds `preRoll` of audio from before
 ///   the trigger window, and grows with every frame, pauses included;
-/// - it ends after `silenceTime` of consecutive unvoiced frames (the silence stays in the
-///   utterance), or when its audio reaches `clipMax`;
-/// - if the voiced span (first to last voiced frame) is shorter than `clipMin`, it is
-///   discarded instead.
+/// - it ends after `silenceTime` of consecutive unvoiced frames, or after `silenceTime` +
+///   `gateHangover` of consecutive frames that are not speech (so noise the VAD calls voiced
+///   cannot hold it open, while the VAD's own hangover after a word still counts as it always
+///   did), the silence staying in the utterance; or when its audio reaches `clipMax`;
+/// - if the speech span (first to last speech frame) is shorter than `clipMin`, it is
+///   discarded instead;
+/// - the noise floor adapts to every frame heard while no utterance is open (the frame that
+///   opens one excluded). Inside an utterance a caller's speech does not move it, with one
+///   exception for noise that got louder: when `noiseRiseTime` passes without a single frame
+///   below the gate (speech has gaps between words, steady noise has none), the floor rises
+///   to the quietest frame of that stretch, and the release rule above then ends the utterance.
+///
+/// `process(frame:isSpeech:)` takes the final decision from elsewhere (no VAD, no gate, the
+/// floor unmoved); `process(frame:voiceActivity:)` takes the VAD's decision and applies the gate.
 ///
 /// Pure apart from the VAD call: no clock, no I/O; positions count samples fed.
 /// Not thread safe: feed it from one queue (the call's event loop).
@@ -27,15 +43,30 @@ public final class UtteranceSegmenter {
         public var preRoll: Int
         /// Window (ms) over which the start trigger counts voiced frames.
         public var triggerWindow: Int
-        /// Share of voiced frames in the trigger window that starts an utterance.
+        /// Share of speech frames in the trigger window that starts an utterance.
         public var triggerRatio: Double
+        /// Least margin (dB) of the noise gate above the call's noise floor (`NoiseFloor`);
+        /// 0 turns the gate off (the VAD alone decides, as before the gate existed).
+        public var noiseMargin: Double
+        /// The gate's margin as a multiple of the noise's spread above the floor, when larger
+        /// than `noiseMargin` (fluctuating noise such as babble).
+        public var noiseSpreadFactor: Double
+        /// Frames the VAD calls voiced but the gate does not may hold an utterance open this
+        /// long (ms) beyond `silenceTime` (the VAD's own hangover after speech, about that long).
+        public var gateHangover: Int
+        /// Inside an utterance, when no frame has fallen below the gate for this long (ms), the
+        /// floor is taken as stale (the noise got louder) and rises to the quietest of those
+        /// frames; 0: never (the floor then adapts only between utterances).
+        public var noiseRiseTime: Int
 
         /// Lex accepts at most 15 s of speech.
         public static let clipLimit = 15_000
 
         public init(
             sensitivity: Int = 2, silenceTime: Int = 400, clipMin: Int = 200, clipMax: Int = 10_000,
-            preRoll: Int = 300, triggerWindow: Int = 200, triggerRatio: Double = 0.5
+            preRoll: Int = 300, triggerWindow: Int = 200, triggerRatio: Double = 0.5,
+            noiseMargin: Double = 3, noiseSpreadFactor: Double = 2.5, gateHangover: Int = 200,
+            noiseRiseTime: Int = 3000
         ) {
             self.sensitivity = sensitivity
             self.silenceTime = silenceTime
@@ -44,6 +75,10 @@ public final class UtteranceSegmenter {
             self.preRoll = preRoll
             self.triggerWindow = triggerWindow
             self.triggerRatio = triggerRatio
+            self.noiseMargin = noiseMargin
+            self.noiseSpreadFactor = noiseSpreadFactor
+            self.gateHangover = gateHangover
+            self.noiseRiseTime = noiseRiseTime
         }
     }
 
@@ -79,16 +114,22 @@ public final class UtteranceSegmenter {
     /// Samples in a 20 ms frame.
     public let frameLength: Int
     /// The configuration in use (`clipMax` clamped).
-    public let configuration: Configuration
+    public private(set) var configuration: Configuration
     /// Samples fed so far (also across `reset()`).
     public private(set) var position = 0
     /// Whether an utterance is in progress.
     public var isSpeaking: Bool { !audio.isEmpty }
+    /// The call's noise floor and gate (unused when `noiseMargin` is 0).
+    public private(set) var noiseFloor: NoiseFloor
 
     private let detector: VoiceActivityDetector
-    private let windowFrames, triggerFrames, silenceFrames, minSpeechFrames, maxFrames: Int
+    private let gated: Bool
+    private let windowFrames, triggerFrames, minSpeechFrames, hangoverFrames, riseFrames: Int
+    // Inside an utterance: consecutive frames at or above the gate, and the quietest of them.
+    private var loudRun = 0, loudMinimum = Double.infinity
+    private var silenceFrames, maxFrames: Int
 
-    // Idle: a ring of the last `decisions.count` frames (samples and VAD decisions).
+    // Idle: a ring of the last `decisions.count` frames (samples and speech decisions).
     private var ring: [Int16]
     private var decisions: [Bool]
     private var ringStart = 0, ringCount = 0
@@ -96,10 +137,50 @@ public final class UtteranceSegmenter {
     // Speaking: the utterance so far; voiced span and trailing silence in frames of `audio`.
     private var audio: [Int16] = []
     private var audioStart = 0
-    private var firstVoiced = 0, lastVoiced = 0, silentRun = 0
+    private var firstVoiced = 0, lastVoiced = 0, silentRun = 0, quietRun = 0
 
     public init(sampleRate: Int, configuration: Configuration = Configuration()) throws(Error) {
         guard VoiceActivityDetector.sampleRates.contains(sampleRate) else { throw .unsupportedSampleRate(sampleRate) }
+        let config = try Self.validated(configuration)
+        do {
+            detector = try VoiceActivityDetector(sampleRate: sampleRate, mode: config.sensitivity)
+        } catch {
+            throw .detectorUnavailable(error)
+        }
+        self.sampleRate = sampleRate
+        self.configuration = config
+        frameLength = sampleRate / 50
+        windowFrames = config.triggerWindow / 20
+        triggerFrames = max(2, Int((config.triggerRatio * Double(windowFrames)).rounded(.up)))
+        silenceFrames = Self.frames(config.silenceTime)
+        minSpeechFrames = Self.frames(config.clipMin)
+        hangoverFrames = Self.frames(config.gateHangover)
+        riseFrames = Self.frames(config.noiseRiseTime)
+        maxFrames = config.clipMax / 20
+        gated = config.noiseMargin > 0
+        noiseFloor = NoiseFloor(sampleRate: sampleRate, margin: config.noiseMargin, spreadFactor: config.noiseSpreadFactor)
+        let ringFrames = Self.frames(config.preRoll) + windowFrames
+        ring = Array(repeating: 0, count: ringFrames * frameLength)
+        decisions = Array(repeating: false, count: ringFrames)
+    }
+
+    /// Changes the end-of-speech silence and the longest utterance for what follows (a turn's
+    /// overrides, such as Lex's `x-amz-lex:audio:end-timeout-ms` and `max-length-ms`): the
+    /// utterance in progress, if any, ends by the new rules, judged from the next frame.
+    /// Throws `invalidParameter` (and changes nothing) where `init` would.
+    public func setTurn(silenceTime: Int, clipMax: Int) throws(Error) {
+        var next = configuration
+        next.silenceTime = silenceTime
+        next.clipMax = clipMax
+        configuration = try Self.validated(next)
+        silenceFrames = Self.frames(configuration.silenceTime)
+        maxFrames = configuration.clipMax / 20
+    }
+
+    private static func frames(_ ms: Int) -> Int { (ms + 19) / 20 }
+
+    /// `configuration` with `clipMax` clamped, or the first invalid parameter.
+    private static func validated(_ configuration: Configuration) throws(Error) -> Configuration {
         var config = configuration
         config.clipMax = min(config.clipMax, Configuration.clipLimit)
         func check(_ ok: Bool, _ name: String, _ value: some CustomStringConvertible, _ expected: String) throws(Error) {
@@ -113,59 +194,87 @@ public final class UtteranceSegmenter {
         try check(config.triggerRatio > 0 && config.triggerRatio <= 1, "trigger_ratio", config.triggerRatio, "more than 0, at most 1")
         try check(config.clipMax >= max(config.clipMin, config.preRoll + config.triggerWindow) + 20, "clip_max", config.clipMax,
                   "more than clip_min and than pre_roll + trigger_window, at most \(Configuration.clipLimit) ms")
-        do {
-            detector = try VoiceActivityDetector(sampleRate: sampleRate, mode: config.sensitivity)
-        } catch {
-            throw .detectorUnavailable(error)
-        }
-        func frames(_ ms: Int) -> Int { (ms + 19) / 20 }
-        self.sampleRate = sampleRate
-        self.configuration = config
-        frameLength = sampleRate / 50
-        windowFrames = config.triggerWindow / 20
-        triggerFrames = max(2, Int((config.triggerRatio * Double(windowFrames)).rounded(.up)))
-        silenceFrames = frames(config.silenceTime)
-        minSpeechFrames = frames(config.clipMin)
-        maxFrames = config.clipMax / 20
-        let ringFrames = frames(config.preRoll) + windowFrames
-        ring = Array(repeating: 0, count: ringFrames * frameLength)
-        decisions = Array(repeating: false, count: ringFrames)
+        try check(config.noiseMargin >= 0 && config.noiseMargin <= 30, "noise_margin", config.noiseMargin, "0 (off) to 30 dB")
+        try check(config.noiseSpreadFactor >= 0 && config.noiseSpreadFactor <= 10, "noise_spread_factor",
+                  config.noiseSpreadFactor, "0 to 10")
+        try check(config.gateHangover >= 0 && config.gateHangover <= 2000, "gate_hangover", config.gateHangover, "0 to 2000 ms")
+        try check(config.noiseRiseTime == 0 || config.noiseRiseTime >= 1000 && config.noiseRiseTime <= 15_000, "noise_rise_time",
+                  config.noiseRiseTime, "0 (off) or 1000 to 15000 ms")
+        return config
     }
 
-    /// Feeds one 20 ms frame; the VAD decides whether it is speech.
+    /// Feeds one 20 ms frame; the VAD and the noise gate decide whether it is speech.
     public func process(frame: UnsafeBufferPointer<Int16>) throws(Error) -> Event? {
         guard frame.count == frameLength else { throw .wrongFrameLength(samples: frame.count, expected: frameLength) }
         // The length is right, so the detector cannot fail.
         let voiced = (try? detector.isSpeech(frame: frame)) ?? false
-        return try process(frame: frame, isSpeech: voiced)
+        return try process(frame: frame, voiceActivity: voiced)
     }
 
     public func process(frame: [Int16]) throws(Error) -> Event? {
         try frame.withUnsafeBufferPointer { (buffer) throws(Error) -> Event? in try process(frame: buffer) }
     }
 
-    /// Feeds one 20 ms frame with a speech decision made elsewhere (the VAD is not called).
+    /// Feeds one 20 ms frame with the VAD's decision made elsewhere: the noise gate applies and
+    /// the floor adapts as in `process(frame:)`.
+    public func process(frame: UnsafeBufferPointer<Int16>, voiceActivity voiced: Bool) throws(Error) -> Event? {
+        guard frame.count == frameLength else { throw .wrongFrameLength(samples: frame.count, expected: frameLength) }
+        guard gated else { return advance(frame, voiced, loud: true) }
+        let energy = noiseFloor.energy(of: frame)
+        let idle = audio.isEmpty
+        let loud = energy >= noiseFloor.gate ?? -.infinity
+        let event = advance(frame, voiced, loud: loud)
+        if idle && audio.isEmpty {
+            noiseFloor.adapt(to: energy)
+        } else if !audio.isEmpty {
+            // Inside an utterance: a floor that no frame has come down to for `noiseRiseTime`
+            // is stale (the noise itself got louder); it rises to the quietest of those frames.
+            loudRun = loud ? loudRun + 1 : 0
+            loudMinimum = loud ? min(loudMinimum, energy) : .infinity
+            if riseFrames > 0 && loudRun >= riseFrames {
+                noiseFloor.rise(to: loudMinimum)
+                loudRun = 0
+                loudMinimum = .infinity
+            }
+        }
+        return event
+    }
+
+    public func process(frame: [Int16], voiceActivity: Bool) throws(Error) -> Event? {
+        try frame.withUnsafeBufferPointer { (buffer) throws(Error) -> Event? in try process(frame: buffer, voiceActivity: voiceActivity) }
+    }
+
+    /// Feeds one 20 ms frame with the final speech decision made elsewhere: neither the VAD
+    /// nor the noise gate is consulted, and the floor does not move.
     public func process(frame: UnsafeBufferPointer<Int16>, isSpeech voiced: Bool) throws(Error) -> Event? {
         guard frame.count == frameLength else { throw .wrongFrameLength(samples: frame.count, expected: frameLength) }
-        defer { position += frameLength }
-        if audio.isEmpty {
-            return keep(frame, voiced) ? .speechStarted : nil
-        }
-        audio.append(contentsOf: frame)
-        let index = audio.count / frameLength - 1
-        if voiced {
-            lastVoiced = index
-            silentRun = 0
-        } else {
-            silentRun += 1
-        }
-        if index + 1 >= maxFrames { return end(.maximumLength) }
-        if silentRun >= silenceFrames { return end(.silence) }
-        return nil
+        return advance(frame, voiced, loud: true)
     }
 
     public func process(frame: [Int16], isSpeech: Bool) throws(Error) -> Event? {
         try frame.withUnsafeBufferPointer { (buffer) throws(Error) -> Event? in try process(frame: buffer, isSpeech: isSpeech) }
+    }
+
+    /// One frame of the state machine: `voiced` the VAD's decision, `loud` whether the frame
+    /// passes the noise gate; speech is both.
+    private func advance(_ frame: UnsafeBufferPointer<Int16>, _ voiced: Bool, loud: Bool) -> Event? {
+        defer { position += frameLength }
+        let speech = voiced && loud
+        if audio.isEmpty {
+            return keep(frame, speech) ? .speechStarted : nil
+        }
+        audio.append(contentsOf: frame)
+        let index = audio.count / frameLength - 1
+        silentRun = voiced ? 0 : silentRun + 1
+        if speech {
+            lastVoiced = index
+            quietRun = 0
+        } else {
+            quietRun += 1
+        }
+        if index + 1 >= maxFrames { return end(.maximumLength) }
+        if silentRun >= silenceFrames || quietRun >= silenceFrames + hangoverFrames { return end(.silence) }
+        return nil
     }
 
     /// Ends the utterance in progress now (end of the stream), or returns nil.
@@ -174,7 +283,8 @@ public final class UtteranceSegmenter {
         return audio.isEmpty ? nil : end(.flushed)
     }
 
-    /// Forgets the utterance in progress and the kept audio; the next frame starts afresh.
+    /// Forgets the utterance in progress and the kept audio; the next frame starts afresh. The
+    /// noise floor is kept: it belongs to the call, not to an utterance.
     public func reset() {
         audio = []
         ringCount = 0
@@ -204,6 +314,9 @@ public final class UtteranceSegmenter {
         firstVoiced = window.first { decisions[(ringStart + $0) % capacity] } ?? window.lowerBound
         lastVoiced = ringCount - 1
         silentRun = 0
+        quietRun = 0
+        loudRun = 0
+        loudMinimum = .infinity
         ringCount = 0
         return true
     }

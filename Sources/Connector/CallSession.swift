@@ -194,7 +194,7 @@ final class CallSession: WebSocketHandler, PacedSession, @unchecked Sendable {
         do {
             segmenter = try UtteranceSegmenter(sampleRate: lexRate, configuration: .init(
                 sensitivity: params.sensitivity, silenceTime: params.silenceTime, clipMin: params.clipMin,
-                clipMax: params.clipMax, preRoll: config.vad.preRoll))
+                clipMax: params.clipMax, preRoll: config.vad.preRoll, noiseMargin: Double(config.vad.noiseMargin)))
             inbound = params.sampleRate == 24000 ? try Resampler(from: 24000, to: 16000) : nil
             reply = params.sampleRate != 16000 ? try Resampler(from: 16000, to: params.sampleRate) : nil
         } catch {

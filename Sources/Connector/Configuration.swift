@@ -41,6 +41,8 @@ public struct LexmoConfiguration: Sendable {
         public var clipMin = 200
         public var clipMax = 10_000
         public var preRoll = 300
+        /// Noise gate margin (dB) over the call's noise floor; 0: the VAD alone decides.
+        public var noiseMargin = 3
     }
 
     public struct Call: Sendable {
@@ -391,6 +393,7 @@ public struct LexmoConfiguration: Sendable {
             "clip_min": int(0...15_000) { $0.vad.clipMin = $1 },
             "clip_max": int(100...15_000) { $0.vad.clipMax = $1 },
             "pre_roll": int(0...1_000) { $0.vad.preRoll = $1 },
+            "noise_margin": int(0...30) { $0.vad.noiseMargin = $1 },
         ],
         "call": [
             "barge_in": bool { $0.call.bargeIn = $1 },

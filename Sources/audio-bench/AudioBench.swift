@@ -25,8 +25,8 @@ struct AudioBench {
         print("Machine: \(cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores, "
             + "\(ProcessInfo.processInfo.operatingSystemVersionString); load average at start \(loadAverage()). "
             + "Date: \(Date().formatted(.iso8601)). Single thread; median of 15 interleaved runs.\n")
-        print("| 20 ms frame at | bare `WebRtcVad_Process` | `VoiceActivityDetector` | VAD + `UtteranceSegmenter` | ratio to bare |")
-        print("|---|---|---|---|---|")
+        print("| 20 ms frame at | bare `WebRtcVad_Process` | `VoiceActivityDetector` | VAD + `UtteranceSegmenter` without the noise gate | VAD + `UtteranceSegmenter` (default: noise gate) | ratio to bare |")
+        print("|---|---|---|---|---|---|")
         for (rate, wav) in tracks {
             let n = rate / 50
             let samples = wav.samples
@@ -54,8 +54,10 @@ struct AudioBench {
                 }
                 return voiced
             }
-            let segmenter: (Int) throws -> Int = { count in
-                let segmenter = try UtteranceSegmenter(sampleRate: rate)
+            let segmenter: (Int, Double) throws -> Int = { count, margin in
+                var configuration = UtteranceSegmenter.Configuration()
+                configuration.noiseMargin = margin
+                let segmenter = try UtteranceSegmenter(sampleRate: rate, configuration: configuration)
                 var events = 0
                 try samples.withUnsafeBufferPointer { all in
                     for i in 0 ..< count {
@@ -65,9 +67,11 @@ struct AudioBench {
                 }
                 return events
             }
-            let t = try measure(frames: frames, [bare, wrapper, segmenter])
-            print("| \(rate / 1000) kHz | \(micro(t[0])) | \(micro(t[1])) | \(micro(t[2])) | "
-                + String(format: "%.2fx", t[2] / t[0]) + " |")
+            let ungated: (Int) throws -> Int = { try segmenter($0, 0) }
+            let gated: (Int) throws -> Int = { try segmenter($0, UtteranceSegmenter.Configuration().noiseMargin) }
+            let t = try measure(frames: frames, [bare, wrapper, ungated, gated])
+            print("| \(rate / 1000) kHz | \(micro(t[0])) | \(micro(t[1])) | \(micro(t[2])) | \(micro(t[3])) | "
+                + String(format: "%.2fx", t[3] / t[0]) + " |")
         }
 
         print("\n| resampler (speexdsp, quality 6), 20 ms frames | µs per frame | audio seconds per CPU second |")

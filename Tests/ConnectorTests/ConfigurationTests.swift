@@ -9,6 +9,7 @@ struct ConfigurationTests {
         let d = LexmoConfiguration()
         #expect(c.server.port == d.server.port && c.server.host == d.server.host)
         #expect(c.vad.silenceTime == 400 && c.vad.clipMin == 200 && c.vad.clipMax == 10_000 && c.vad.sensitivity == 2)
+        #expect(c.vad.noiseMargin == 3 && d.vad.noiseMargin == 3)
         #expect(c.lex.endpointV2 == d.lex.endpointV2 && c.lex.region == "us-east-1")
         #expect(c.call.bargeIn && !c.call.closeOnFinal)
     }
@@ -20,6 +21,7 @@ struct ConfigurationTests {
         ("port = 1\n", 1, "outside any [section]"),
         ("[vad]\nclip_min = 500\nclip_max = 400\n", 0, "clip_min"),
         ("[call]\nbarge_in = maybe\n", 2, "true or false"),
+        ("[vad]\nnoise_margin = 31\n", 2, "between 0 and 30"),
         ("[lexmo]\nport = 1\nport = 2\n", 3, "set twice"),
         ("[lex]\nregion = US EAST\n", 2, "region"),
         ("[log]\nlevel = loud\n", 2, "trace"),
