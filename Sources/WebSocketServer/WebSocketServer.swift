@@ -6,6 +6,9 @@ import Darwin
 import Dispatch
 import Logging
 import Synchronization
+// The server's API speaks the protocol's types (frames, close codes, requests, responses):
+// a user of the server gets them with it.
+@_exported import WebSocketProtocol
 
 /// What the application answers to an upgrade request.
 public enum WebSocketRoute {

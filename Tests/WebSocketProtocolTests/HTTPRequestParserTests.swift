@@ -1,5 +1,5 @@
 import Testing
-@testable import WebSocketServer
+@testable import WebSocketProtocol
 
 /// Feeds `bytes` in one piece (or in `chunk`-byte pieces) and returns the request or the error.
 private func parse(_ bytes: [UInt8], limits: HTTPLimits = .default, chunk: Int? = nil) -> Result<HTTPRequest?, HTTPParseError> {

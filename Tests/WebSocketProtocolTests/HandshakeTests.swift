@@ -1,5 +1,5 @@
 import Testing
-@testable import WebSocketServer
+@testable import WebSocketProtocol
 
 private let sampleKey = "dGhlIHNhbXBsZSBub25jZQ=="
 

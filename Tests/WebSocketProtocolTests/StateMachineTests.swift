@@ -1,5 +1,5 @@
 import Testing
-@testable import WebSocketServer
+@testable import WebSocketProtocol
 
 /// A client frame (masked).
 func cf(_ op: WebSocketOpcode, _ payload: [UInt8], fin: Bool = true) -> [UInt8] {

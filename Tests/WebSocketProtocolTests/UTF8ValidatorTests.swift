@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import WebSocketServer
+@testable import WebSocketProtocol
 
 @Suite("UTF-8 validator")
 struct UTF8ValidatorTests {

@@ -9,7 +9,7 @@
 import Glibc
 #endif
 import CEpoll
-import WebSocketServer
+import WebSocketProtocol
 
 struct FloorOptions {
     var port = 9002

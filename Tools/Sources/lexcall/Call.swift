@@ -1,5 +1,5 @@
 import LexcallCore
-import WebSocketServer
+import WebSocketProtocol
 
 /// One simulated call's state. Owned by the engine's thread.
 final class Call {

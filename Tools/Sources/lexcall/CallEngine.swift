@@ -3,7 +3,7 @@ import Glibc
 #endif
 import CEpoll
 import LexcallCore
-import WebSocketServer
+import WebSocketProtocol
 
 /// Figures a run collects. Totals cover the whole run; the rest only the measured window.
 struct RunStats {

@@ -6,7 +6,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import WebSocketServer
+import WebSocketProtocol
 
 struct Options {
     var host = "127.0.0.1"
