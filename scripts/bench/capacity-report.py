@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns scripts/bench-capacity.sh's JSON results into markdown.
+"""Turns scripts/bench/capacity.sh's JSON results into markdown.
 
     bench-capacity-report.py OUT_DIR "STEPS" REPLY_MS          # prints the generated block
     bench-capacity-report.py --write BENCHMARKS.md BLOCK.md    # puts it between the markers
@@ -57,7 +57,7 @@ cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.start
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 print(f"- Date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}, commit {commit}")
 print(f"- Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; server, lexcall and the Lex stand-in (inside lexcall) share it")
-print("- Command: `scripts/bench-capacity.sh` (`make bench` runs it); raw results in `reports/bench-capacity/`")
+print("- Command: `scripts/bench/capacity.sh` (`make bench` runs it); raw results in `reports/bench-capacity/`")
 print()
 
 rows, cap = [], {"floor": 0, "connector": 0}

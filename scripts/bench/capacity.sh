@@ -3,8 +3,8 @@
 # (floor-server) in the same run. Everything on this machine: server, lexcall (one thread,
 # epoll) and the Lex stand-in inside lexcall. See BENCHMARKS.md, "Capacity and per-call cost".
 #
-#   scripts/bench-capacity.sh            # all parts; WRITE=1 rewrites the section in BENCHMARKS.md
-#   PARTS="cpu idle" scripts/bench-capacity.sh
+#   scripts/bench/capacity.sh            # all parts; WRITE=1 rewrites the section in BENCHMARKS.md
+#   PARTS="cpu idle" scripts/bench/capacity.sh
 #
 # Parts: capacity (STEPS calls, floor then connector, each speaking and hearing REPLY_MS
 # replies), cpu (CPU_CALLS listening, then playing, with system calls per frame from
@@ -13,8 +13,10 @@
 # counted with perf (Debian: apt-get install linux-perf) when it is installed. Whole numbers
 # of seconds for RAMP, WARMUP and DURATION.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-SCRATCH="${SCRATCH:-.build}"
+cd "$(dirname "$0")/../.."
+. scripts/lib/wait-for.sh
+# Build directories of the product and of the Tools package (lexcall, floor-server).
+SCRATCH="${SCRATCH:-.build}" TOOLS_SCRATCH="${TOOLS_SCRATCH:-Tools/.build}"
 PARTS="${PARTS:-capacity cpu idle soak}"
 STEPS="${STEPS:-1000 1200 1400 1600 1800 2000}"
 RAMP="${RAMP:-10}" DURATION="${DURATION:-30}" WARMUP="${WARMUP:-5}" REPLY_MS="${REPLY_MS:-3000}"
@@ -26,8 +28,10 @@ WAV="Tests/AudioTests/Fixtures/speech16-clean.wav"
 TRIM="0.7:1.6"   # the word "yes" with 300 ms before it and 190 ms after
 mkdir -p "$OUT"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-for p in lexconnector lexcall floor-server; do swift build -c release --scratch-path "$SCRATCH" --product "$p" >/dev/null; done
+swift build -c release --scratch-path "$SCRATCH" --product lexconnector >/dev/null
+for p in lexcall floor-server; do swift build -c release --package-path Tools --scratch-path "$TOOLS_SCRATCH" --product "$p" >/dev/null; done
 BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)"
+TOOLS_BIN="$(swift build -c release --package-path Tools --scratch-path "$TOOLS_SCRATCH" --show-bin-path)"
 SERVER_PID=""
 cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -48,12 +52,12 @@ start_server() {  # connector | floor PLAY_MS PAUSE_MS
   if [ "$1" = connector ]; then
     "$BIN/lexconnector" --config "$OUT/lexmo-bench.conf" 2>>"$OUT/lexconnector.log" &
     SERVER_PID=$!
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/ping" >/dev/null && return; sleep 0.1; done
-    echo "lexconnector did not start (see $OUT/lexconnector.log)"; exit 1
+    wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$PORT/ping" \
+      || { echo "lexconnector did not start (see $OUT/lexconnector.log)"; exit 1; }
   else
-    "$BIN/floor-server" --port "$FLOOR_PORT" --play-ms "$2" --pause-ms "$3" >/dev/null &
+    "$TOOLS_BIN/floor-server" --port "$FLOOR_PORT" --play-ms "$2" --pause-ms "$3" >/dev/null &
     SERVER_PID=$!
-    sleep 0.5
+    wait_for 10 port_listening "$FLOOR_PORT" || { echo "floor-server did not start"; exit 1; }
   fi
 }
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
@@ -66,7 +70,7 @@ run() {
   if [ "$kind" = floor ]; then port="$FLOOR_PORT"; else extra=(--lex-standin "$LEX_PORT" --server-metrics); fi
   echo "== $name: $calls calls ($kind), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   cut -d' ' -f1-3 /proc/loadavg >"$OUT/$name.load"
-  "$BIN/lexcall" --url "ws://127.0.0.1:$port/bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/bench-{call}/utterance" \
+  "$TOOLS_BIN/lexcall" --url "ws://127.0.0.1:$port/bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/bench-{call}/utterance" \
     --calls "$calls" --ramp "$ramp" --duration "$duration" --warmup "$WARMUP" --server-pid "$SERVER_PID" \
     --json "$OUT/$name.json" --quiet "${extra[@]}" "$@" >"$OUT/$name.txt" 2>&1 &
   local gen=$!
@@ -103,8 +107,8 @@ if [[ " $PARTS " == *" soak "* ]]; then
   run "soak" connector "$SOAK_CALLS" 10 "$SOAK_SECONDS" "${SPEAK[@]}" --reply-ms "$REPLY_MS"
   stop_server
 fi
-python3 scripts/bench-capacity-report.py "$OUT" "$STEPS" "$REPLY_MS" >"$OUT/capacity.md"
+python3 scripts/bench/capacity-report.py "$OUT" "$STEPS" "$REPLY_MS" >"$OUT/capacity.md"
 cat "$OUT/capacity.md"
 if [ "${WRITE:-0}" = 1 ]; then
-  python3 scripts/bench-capacity-report.py --write BENCHMARKS.md "$OUT/capacity.md"
+  python3 scripts/bench/capacity-report.py --write BENCHMARKS.md "$OUT/capacity.md"
 fi

@@ -1,26 +1,23 @@
 #!/usr/bin/env bash
-# Builds and runs the libFuzzer targets over the WebSocketServer module's pure code:
+# Builds and runs the libFuzzer targets over the WebSocketProtocol module (pure: no sockets):
 #   http       the HTTP request parser, the handshake and Base64
 #   websocket  the frame decoder/encoder and the connection state machine
-# Usage: scripts/fuzz.sh [http|websocket ...]   (default: both)
+# Usage: scripts/fuzz/run.sh [http|websocket ...]   (default: both)
 # FUZZ_SECONDS (default 60) per target; FUZZ_JOBS (default 1) parallel workers per target.
 # Binaries go to fuzz/bin, the growing corpora to fuzz/corpus-<target> (seeded from
 # fuzz/seeds-<target>), crash reproducers to fuzz/out/<target>.
 #
 # SwiftPM cannot link a fuzzer executable (it renames `main`), so this calls swiftc directly
-# with -sanitize=fuzzer,address over the module's pure sources plus the harness.
+# with -sanitize=fuzzer,address over every source file of the module plus the harness.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 SWIFTC="${SWIFTC:-$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)}"
 CLANG="${CLANG:-$(dirname "$SWIFTC")/clang}"
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
 JOBS="${FUZZ_JOBS:-1}"
 TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(http websocket)
 
-SRC=Sources/WebSocketServer
-PURE=(HTTPRequest HTTPRequestParser HTTPResponse WebSocketHandshake UTF8Validator
-      WebSocketFrame FrameDecoder FrameEncoder WebSocketStateMachine)
-PURE_FILES=(); for f in "${PURE[@]}"; do PURE_FILES+=("$SRC/$f.swift"); done
+PURE_FILES=(Sources/WebSocketProtocol/*.swift)
 
 mkdir -p fuzz/bin/include/COpenSSL fuzz/out
 # COpenSSL has no module map of its own (SwiftPM writes one); write one for swiftc.

@@ -3,15 +3,16 @@
 # against wsecho and fails unless every case is OK, NON-STRICT or INFORMATIONAL.
 # Sections 12 and 13 (permessage-deflate) are excluded: no extension is negotiated.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-BIN="$(swift build -c release --show-bin-path)"
+cd "$(dirname "$0")/../.."
+. scripts/lib/wait-for.sh
+BIN="$(swift build -c release --package-path Tools --show-bin-path)"  # wsecho is a tool
 OUT="${AUTOBAHN_OUT:-reports/autobahn}"
 rm -rf "$OUT"; mkdir -p "$OUT"
 PORTFILE="$(mktemp)"
 "$BIN/wsecho" --port 0 >"$PORTFILE" 2>"$OUT/wsecho.stderr" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -f "$PORTFILE"' EXIT
-for _ in $(seq 100); do grep -q port "$PORTFILE" && break; sleep 0.1; done
+wait_for 10 grep -q port "$PORTFILE"
 PORT="$(awk '{print $NF}' "$PORTFILE")"
 [ -n "$PORT" ] || { echo "autobahn: wsecho did not start"; cat "$OUT/wsecho.stderr"; exit 1; }
 .venv/bin/kosoku -m fuzzingclient -x '12.*' -x '13.*' -p 2 -o "$OUT" "127.0.0.1:$PORT" >"$OUT/kosoku.log" 2>&1 || true

@@ -5,19 +5,25 @@
 # through nginx too, as HTTPS with HTTP/2 (as real Lex offers it), so the Lex client's
 # TLS, `ca_file` and HTTP/2 paths meet a real peer:
 #
-#   wss client (scripts/wss_call.py) --TLS--> nginx --> lexconnector
+#   wss client (scripts/test/wss_call.py) --TLS--> nginx --> lexconnector
 #   lexconnector --SigV4, TLS, HTTP/2--> nginx --HTTP/1.1--> lex-standin
 #
-# Needs nginx, openssl, curl and python3 (installs nothing) and the release build:
-#   swift build -c release && scripts/nginx-e2e.sh
-# BIN_DIR overrides where the binaries are (default: swift build -c release --show-bin-path).
+# Needs nginx, openssl, curl and python3 (installs nothing) and the release builds of the
+# product and of the tools:
+#   swift build -c release && swift build -c release --package-path Tools && scripts/test/nginx-e2e.sh
+# BIN_DIR overrides where lexconnector is (default: swift build -c release --show-bin-path),
+# TOOLS_BIN_DIR where lex-standin is (default: the same for --package-path Tools).
+# Every check of what another process does (a log line, a datagram, a count) waits for it,
+# with a bound (wait_for): the check never races the process it looks at.
 # KEEP_E2E_DIR=1 keeps the temporary directory (configs, logs) for a look afterwards.
 # Ends with "nginx-e2e: N passed, M failed"; exits 1 when anything failed.
 set -uo pipefail
 # A relative BIN_DIR is relative to where the script is called from.
 [ -n "${BIN_DIR:-}" ] && { BIN_DIR=$(cd "$BIN_DIR" && pwd) || exit 1; }
-cd "$(dirname "$0")/.."
+[ -n "${TOOLS_BIN_DIR:-}" ] && { TOOLS_BIN_DIR=$(cd "$TOOLS_BIN_DIR" && pwd) || exit 1; }
+cd "$(dirname "$0")/../.."
 repo=$(pwd)
+. scripts/lib/wait-for.sh
 
 passed=0
 failed=0
@@ -40,9 +46,11 @@ done
 NGINX=$(command -v nginx)
 
 bin_dir=${BIN_DIR:-$(swift build -c release --show-bin-path)}
-for b in lexconnector lex-standin; do
-    [ -x "$bin_dir/$b" ] || { echo "nginx-e2e: $bin_dir/$b is missing: swift build -c release (or set BIN_DIR)"; exit 1; }
-done
+tools_bin_dir=${TOOLS_BIN_DIR:-$(swift build -c release --package-path Tools --show-bin-path)}
+[ -x "$bin_dir/lexconnector" ] \
+    || { echo "nginx-e2e: $bin_dir/lexconnector is missing: swift build -c release (or set BIN_DIR)"; exit 1; }
+[ -x "$tools_bin_dir/lex-standin" ] \
+    || { echo "nginx-e2e: $tools_bin_dir/lex-standin is missing: swift build -c release --package-path Tools (or set TOOLS_BIN_DIR)"; exit 1; }
 
 work=$(mktemp -d -t lexconnector-nginx-e2e.XXXXXX)
 pids=()
@@ -64,15 +72,6 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# wait_for SECONDS COMMAND...: start-up readiness (processes starting), not behaviour.
-wait_for() {
-    local deadline=$((SECONDS + $1)); shift
-    until "$@"; do
-        [ $SECONDS -ge $deadline ] && return 1
-        sleep 0.1
-    done
-}
-
 # --- TLS certificate for "localhost" (and 127.0.0.1), trusted by the clients below.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
@@ -80,7 +79,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     || { cat "$work/openssl.log"; abort "self-signed certificate"; }
 
 # --- The Lex stand-in.
-"$bin_dir/lex-standin" --port 0 >"$work/standin.log" 2>&1 &
+"$tools_bin_dir/lex-standin" --port 0 >"$work/standin.log" 2>&1 &
 pids+=($!)
 wait_for 20 grep -q "^lex-standin listening on " "$work/standin.log" || abort "lex-standin started"
 standin_port=$(sed -n 's/^lex-standin listening on \([0-9]*\)$/\1/p' "$work/standin.log")
@@ -132,8 +131,11 @@ NOTIFY_SOCKET="@$notify_name" WATCHDOG_USEC=2000000 \
 lc_pid=$!
 pids+=($lc_pid)
 wait_for 20 curl -fs -o /dev/null "http://127.0.0.1:$lc_port/ping" || abort "lexconnector answers /ping on $lc_port"
-check "sd_notify: READY=1 with a STATUS once listening" grep -q '^READY=1 | STATUS=' "$work/notify.log"
+# The notify listener records datagrams asynchronously: /ping answering does not mean the
+# READY=1 datagram is in its log yet.
+check "sd_notify: READY=1 with a STATUS once listening" wait_for 5 grep -q '^READY=1 | STATUS=' "$work/notify.log"
 check "sd_notify: WATCHDOG=1 (WATCHDOG_USEC=2000000)" wait_for 5 grep -q '^WATCHDOG=1$' "$work/notify.log"
+wait_for 5 grep -q '^mdwe: ' "$work/lexconnector.log"  # printed before exec, so before /ping
 grep -q '^mdwe: on' "$work/lexconnector.log" && pass "lexconnector runs with writable+executable memory refused (PR_SET_MDWE)"
 
 # --- nginx with contrib/nginx/lexconnector.conf: ports, certificate and log paths
@@ -215,7 +217,7 @@ check "GET /metrics through nginx from 127.0.0.1 (allowed)" grep -q "^lexconnect
 
 # --- A call over wss:// through nginx.
 echo "# call: wss://localhost:$tls_port (start, ok, DTMF 1 #, 2 s of silence in real time, reply, close)"
-python3 "$repo/scripts/wss_call.py" --port "$tls_port" --server-name localhost --cafile "$work/fullchain.pem" \
+python3 "$repo/scripts/test/wss_call.py" --port "$tls_port" --server-name localhost --cafile "$work/fullchain.pem" \
     >"$work/call.log" 2>&1
 call_status=$?
 cat "$work/call.log"
@@ -223,17 +225,21 @@ passed=$((passed + $(grep -c '^ok - ' "$work/call.log")))
 failed=$((failed + $(grep -c '^not ok - ' "$work/call.log")))
 [ $call_status -ne 0 ] && ! grep -q '^not ok - ' "$work/call.log" && fail "wss_call.py exited $call_status"
 
-# The stand-in answered the call's DTMF as a signed Lex V2 request.
-grep '^request' "$work/standin.log" | sed 's/^/# stand-in: /'
-check "lex-standin saw a signed V2 request with the DTMF input" \
+# The stand-in answered the call's DTMF as a signed Lex V2 request. The stand-in and nginx
+# write their log lines as they finish a request, which may be after the reply reached the
+# caller: each check waits for its line.
+check "lex-standin saw a signed V2 request with the DTMF input" wait_for 5 \
     grep -Eq '^request [0-9]+: POST /bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/e2e-call-1/utterance api=v2 .*input="1" .*signature=valid status=200' \
     "$work/standin.log"
-check "the Lex request went over TLS with HTTP/2 (nginx: $(head -n 1 "$work/logs/lex.access.log" 2>/dev/null))" \
+grep '^request' "$work/standin.log" | sed 's/^/# stand-in: /'
+check "the Lex request went over TLS with HTTP/2" wait_for 5 \
     grep -Eq '^POST /bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/e2e-call-1/utterance HTTP/2.0 200 HTTP/2.0$' \
     "$work/logs/lex.access.log"
 no_bad_signature() { ! grep -Eq '^request .*signature=(missing|invalid)' "$work/standin.log"; }
 check "no unsigned or badly signed request reached the stand-in" no_bad_signature
-check "nginx logged the upgrade with 101" \
+echo "# nginx (Lex side): $(head -n 1 "$work/logs/lex.access.log" 2>/dev/null)"
+# nginx logs the upgrade when the proxied WebSocket connection ends.
+check "nginx logged the upgrade with 101" wait_for 10 \
     grep -q '"GET /bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/e2e-call-1/utterance HTTP/1.1" 101 ' \
     "$work/logs/lexconnector.access.log"
 no_websockets() { "${https[@]}" "$base/health" 2>/dev/null | grep -q '"websockets":0,'; }
@@ -244,10 +250,10 @@ kill -TERM "$lc_pid"
 wait "$lc_pid"
 lc_status=$?
 check "lexconnector exits 0 on SIGTERM" test "$lc_status" -eq 0
-check "sd_notify: STOPPING=1 on SIGTERM" grep -q '^STOPPING=1' "$work/notify.log"
+check "sd_notify: STOPPING=1 on SIGTERM" wait_for 5 grep -q '^STOPPING=1' "$work/notify.log"
 uniq -c "$work/notify.log" | sed 's/^ *\([0-9]*\) \(.*\)/# notify: \2 (x\1)/'
-body=$("${https[@]}" -o /dev/null -w '%{http_code}' "$base/ping" 2>/dev/null)
-check "nginx answers 502 once lexconnector is gone ($body)" test "$body" = 502
+ping_502() { [ "$("${https[@]}" -o /dev/null -w '%{http_code}' "$base/ping" 2>/dev/null)" = 502 ]; }
+check "nginx answers 502 once lexconnector is gone" wait_for 5 ping_502
 
 [ "$failed" -eq 0 ] || show_logs
 finish

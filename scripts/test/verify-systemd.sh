@@ -4,12 +4,12 @@
 #    checks that the executable exists); any warning (unknown key, bad value)
 #    fails too, since verify itself exits 0 on those;
 #  - `security --offline` exposure score at most 2.0 ("OK").
-# Usage: scripts/verify-systemd.sh [BIN_DIR]   (default: swift build -c release --show-bin-path)
+# Usage: scripts/test/verify-systemd.sh [BIN_DIR]   (default: swift build -c release --show-bin-path)
 set -euo pipefail
 # A relative BIN_DIR is relative to where the script is called from.
 bin_arg=${1:-${BIN_DIR:-}}
 [ -n "$bin_arg" ] && bin_arg=$(cd "$bin_arg" && pwd)
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 unit=contrib/systemd/lexconnector.service
 bin_dir=${bin_arg:-$(swift build -c release --show-bin-path)}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One Vonage-style call over wss://, for scripts/nginx-e2e.sh. Standard library only.
+"""One Vonage-style call over wss://, for scripts/test/nginx-e2e.sh. Standard library only.
 
 Plays the Vonage side of a call: upgrade (TLS verified against --cafile), the start
 message with the audio format and AWS credentials, then, after the server's `ok`,

@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// `lex-standin --port N`: the in-process Lex stand-in as a process, so scripts
-/// (scripts/nginx-e2e.sh) can point a real lexconnector at it with
+/// (scripts/test/nginx-e2e.sh) can point a real lexconnector at it with
 /// `endpoint_v1 = endpoint_v2 = http://127.0.0.1:N`.
 ///
 /// Prints `lex-standin listening on PORT`, then one line per request it

@@ -1,7 +1,7 @@
 import Foundation
 import LexcallCore
 
-/// The summary of a load run, as text and as JSON (for scripts/bench-capacity.sh).
+/// The summary of a load run, as text and as JSON (for scripts/bench/capacity.sh).
 struct LoadReport {
     let text: String
     let json: String

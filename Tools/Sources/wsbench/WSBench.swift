@@ -1,8 +1,8 @@
-// WebSocket echo load client for scripts/bench-echo.sh: N connections, each sending one masked
+// WebSocket echo load client for scripts/bench/echo.sh: N connections, each sending one masked
 // binary frame of SIZE bytes every INTERVAL ms, spread evenly over the interval, on one thread
 // with one poll() set. Every frame carries its send time; the echo's arrival gives its latency.
 // With --server-pid it also reads the server's CPU time from /proc/PID/stat around the
-// measured window. Prints one JSON object (the same fields as scripts/bench-echo.py).
+// measured window. Prints one JSON object (the same fields as scripts/bench/echo.py).
 #if canImport(Glibc)
 import Glibc
 #endif
