@@ -5,38 +5,6 @@ import CEpoll
 import LexcallCore
 import WebSocketProtocol
 
-/// Figures a run collects. Totals cover the whole run; the rest only the measured window.
-struct RunStats {
-    var connected = 0
-    var connectFailures = 0
-    var refused: [String: Int] = [:]
-    var protocolErrors = 0
-    var lostConnections = 0
-    var closedByServer: [UInt16: Int] = [:]
-    var callsCompleted = 0
-    var framesSent = 0
-    var framesReceived = 0
-    var wrongSize = 0
-    var texts = 0
-    var oks = 0
-    var clears = 0
-    var generatorLateSends = 0
-    /// How late lexcall's own sends were against their deadlines (measured window).
-    var sendLateness = DurationHistogram()
-    var backloggedSends = 0
-    // Measured window.
-    var gaps = DurationHistogram()
-    var replyLatency = DurationHistogram()
-    var lateFrames = 0
-    var windowFramesReceived = 0
-    var windowFramesSent = 0
-    var replies = 0
-    var shortReplies = 0
-    var missingFrames = 0
-    var noReply = 0
-    var playingNanoseconds: UInt64 = 0
-}
-
 /// Every call on one thread: non-blocking sockets in one epoll set, frames sent on absolute
 /// 20 ms deadlines from a 1 ms timing wheel (a call's deadlines all fall in the same
 /// millisecond slot of the 20), frames read as they arrive.
@@ -56,7 +24,7 @@ final class CallEngine {
     private let epollFD: Int32
     private var wheel = [[Int]](repeating: [], count: 20)
     private var lastMs: UInt64 = 0
-    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+    let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
     let t0: UInt64
     let rampEnd: UInt64
     let steadyAt: UInt64
@@ -197,7 +165,7 @@ final class CallEngine {
         _ = epoll_ctl(epollFD, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &e)
     }
 
-    private func sendHandshake(_ c: Call, _ t: UInt64) {
+    func sendHandshake(_ c: Call, _ t: UInt64) {
         var err: Int32 = 0
         var len = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len)
@@ -215,7 +183,7 @@ final class CallEngine {
         write(c, ClientHandshake.request(host: url.host, port: url.port, path: c.path, key: key), t)
     }
 
-    private func opened(_ c: Call, leftover: ArraySlice<UInt8>, _ t: UInt64) {
+    func opened(_ c: Call, leftover: ArraySlice<UInt8>, _ t: UInt64) {
         c.state = .open
         c.openedAt = t
         stats.connected += 1
@@ -302,7 +270,7 @@ final class CallEngine {
         }
     }
 
-    private func write(_ c: Call, _ bytes: [UInt8], _ t: UInt64) {
+    func write(_ c: Call, _ bytes: [UInt8], _ t: UInt64) {
         guard c.fd >= 0 else { return }
         if !c.pendingOut.isEmpty {
             c.pendingOut += bytes
@@ -338,136 +306,6 @@ final class CallEngine {
         }
     }
 
-    // MARK: - Receiving
-
-    private func readable(_ c: Call, _ t: UInt64) {
-        if c.state == .connecting { sendHandshake(c, t); return }
-        guard c.fd >= 0 else { return }
-        while true {
-            let n = read(c.fd, readBuffer.baseAddress, readBuffer.count)
-            if n > 0 {
-                let bytes = UnsafeRawBufferPointer(rebasing: readBuffer[0..<n])
-                if c.state == .handshaking {
-                    c.handshakeBytes.append(contentsOf: bytes)
-                    switch ClientHandshake.check(c.handshakeBytes, expectedAccept: c.expectedAccept) {
-                    case .incomplete: break
-                    case .refused(let why):
-                        stats.refused[why, default: 0] += 1
-                        fail(c, "upgrade refused: \(why)", t)
-                        return
-                    case .upgraded(let length):
-                        let rest = c.handshakeBytes[length...]
-                        c.handshakeBytes = []
-                        opened(c, leftover: rest, t)
-                    }
-                } else {
-                    c.decoder.append(bytes)
-                    decodeFrames(c, t)
-                }
-                if c.fd < 0 || n < readBuffer.count { return }
-            } else if n == 0 {
-                connectionLost(c, c.state == .handshaking ? "connection closed during the handshake" : "connection closed without a close frame", t)
-                return
-            } else {
-                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
-                connectionLost(c, "read: \(errnoText())", t)
-                return
-            }
-        }
-    }
-
-    private func received(_ c: Call, _ bytes: ArraySlice<UInt8>, _ t: UInt64) {
-        c.decoder.append(bytes)
-        decodeFrames(c, t)
-    }
-
-    private func decodeFrames(_ c: Call, _ t: UInt64) {
-        while c.fd >= 0 {
-            let frame: WebSocketFrame?
-            do { frame = try c.decoder.next() } catch {
-                stats.protocolErrors += 1
-                fail(c, "protocol violation by the server: \(error)", t)
-                return
-            }
-            guard let frame else { return }
-            switch frame.opcode {
-            case .binary, .continuation:
-                audioFrame(c, frame.payload, t)
-            case .text:
-                let text = String(decoding: frame.payload, as: UTF8.self)
-                stats.texts += 1
-                if text == "ok" { stats.oks += 1 }
-                if text.contains("\"clear\"") { stats.clears += 1 }
-                narrate(c, t, "<- \(text)")
-            case .close:
-                let code = frame.payload.count >= 2 ? UInt16(frame.payload[0]) << 8 | UInt16(frame.payload[1]) : 1005
-                let reason = frame.payload.count > 2 ? String(decoding: frame.payload[2...], as: UTF8.self) : ""
-                if c.state == .closing {
-                    narrate(c, t, "<- close \(code) \(reason)")
-                    finish(c, t, completed: true)
-                } else {
-                    c.closeCode = code
-                    c.closeReason = reason
-                    c.closedByServer = true
-                    stats.closedByServer[code, default: 0] += 1
-                    narrate(c, t, "<- close \(code) \(reason)")
-                    write(c, FrameEncoder.frame(.close, Array(frame.payload.prefix(2)), maskKey: maskKey), t)
-                    finish(c, t, completed: !options.isLoad && code == 1000)
-                }
-                return
-            case .ping:
-                write(c, FrameEncoder.frame(.pong, frame.payload, maskKey: maskKey), t)
-            case .pong:
-                break
-            }
-        }
-    }
-
-    private func audioFrame(_ c: Call, _ payload: [UInt8], _ t: UInt64) {
-        stats.framesReceived += 1
-        if payload.count != audio.frameBytes { stats.wrongSize += 1 }
-        if !options.isLoad { c.replyAudio += payload }
-        c.lastReplyFrame = t
-        var ended: ReplyTracker.EndedReply?
-        let arrival = c.tracker.frame(at: t, ended: &ended)
-        if let ended { replyEnded(c, ended, interrupted: false) }
-        let measured = inWindow(t)
-        if measured { stats.windowFramesReceived += 1 }
-        switch arrival {
-        case .started:
-            c.replyStarts.append(t)
-            if case .awaitingReply = c.script {
-                if inWindow(c.lastSpeechEnd) { stats.replyLatency.record(t - c.lastSpeechEnd) }
-                narrate(c, t, "<- reply started, \(milliseconds(t - c.lastSpeechEnd)) ms after the end of speech")
-            } else {
-                narrate(c, t, "<- reply started")
-            }
-            switch c.script {
-            case .awaitingReply, .pausing: c.script = .hearing
-            case .speaking, .hearing, .silent: break
-            }
-        case .continued(let gap, let late):
-            if measured {
-                stats.gaps.record(gap)
-                if late { stats.lateFrames += 1 }
-            }
-        }
-    }
-
-    private func replyEnded(_ c: Call, _ r: ReplyTracker.EndedReply, interrupted: Bool) {
-        let measured = inWindow(r.start)
-        if measured {
-            stats.replies += 1
-            stats.playingNanoseconds += r.lastFrame - r.start + ReplyTracker.frameNanoseconds
-            if let expected = expectedReplyFrames, !interrupted, r.frames < expected {
-                stats.shortReplies += 1
-                stats.missingFrames += expected - r.frames
-            }
-        }
-        narrate(c, r.lastFrame, "<- reply ended: \(r.frames) frames (\(r.frames * 20) ms)")
-        if c.script == .hearing { c.script = .pausing(until: r.lastFrame + quietNs + UInt64(options.pauseMs) * 1_000_000) }
-    }
-
     // MARK: - Ending
 
     private func hangUp(_ c: Call, _ t: UInt64) {
@@ -482,18 +320,18 @@ final class CallEngine {
         c.closeSentAt = t
     }
 
-    private func connectionLost(_ c: Call, _ why: String, _ t: UInt64) {
+    func connectionLost(_ c: Call, _ why: String, _ t: UInt64) {
         if c.state == .open || c.state == .closing || c.state == .handshaking { stats.lostConnections += 1 }
         fail(c, why, t)
     }
 
-    private func fail(_ c: Call, _ why: String, _ t: UInt64) {
+    func fail(_ c: Call, _ why: String, _ t: UInt64) {
         if c.failure == nil { c.failure = why }
         narrate(c, t, "error: \(why)")
         finish(c, t)
     }
 
-    private func finish(_ c: Call, _ t: UInt64, completed: Bool = false) {
+    func finish(_ c: Call, _ t: UInt64, completed: Bool = false) {
         if c.fd >= 0 {
             epoll_ctl(epollFD, EPOLL_CTL_DEL, c.fd, nil)
             close(c.fd)
@@ -508,7 +346,7 @@ final class CallEngine {
         c.state = .done
     }
 
-    private func narrate(_ c: Call, _ t: UInt64, _ text: String) {
+    func narrate(_ c: Call, _ t: UInt64, _ text: String) {
         narrator?(t, text)
     }
 }
