@@ -196,9 +196,7 @@ public final class WebSocketServer: @unchecked Sendable {
             let log = logger
             let remote = ss
             loop.queue.async { [self] in
-                let c = WebSocketConnection(fd: fd, remote: remote, id: id, loop: loop, server: self, logger: log)
-                loop.connections[id] = c
-                c.start()
+                WebSocketConnection(fd: fd, remote: remote, id: id, loop: loop, server: self, logger: log).start()
             }
         }
     }
@@ -247,7 +245,6 @@ public final class WebSocketServer: @unchecked Sendable {
     }
 
     func connectionClosed(_ connection: WebSocketConnection, wasWebSocket: Bool) {
-        connection.eventLoop.connections[connection.id] = nil
         socketCount.subtract(1, ordering: .relaxed)
         if wasWebSocket { webSocketCount.subtract(1, ordering: .relaxed) }
     }
