@@ -3,10 +3,9 @@ import PackageDescription
 
 // The product and its test support. The tools (lexcall, lex-standin, wsecho, wsbench,
 // floor-server, the benches) are a nested package, Tools/Package.swift, that depends on this
-// one by path: the library products below are what it uses.
+// one by path: the library products below are what it uses. Linux only (epoll, sd_notify).
 let package = Package(
     name: "lexconnector",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "lexconnector", targets: ["lexconnector"]),
         .library(name: "WebSocketProtocol", targets: ["WebSocketProtocol"]),

@@ -7,7 +7,6 @@ import PackageDescription
 // Build: swift build --package-path Tools (make demo, make bench and make test do).
 let package = Package(
     name: "lexconnector-tools",
-    platforms: [.macOS(.v13)],
     dependencies: [
         .package(name: "lexconnector", path: ".."),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),

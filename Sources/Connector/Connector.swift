@@ -66,7 +66,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         sc.maxOutputQueueBytes = configuration.limits.outputQueueBytes
         let server = WebSocketServer(configuration: sc, delegate: self, logger: logger)
         environments = server.loops.map {
-            CallEnvironment(config: configuration, lexClient: lexClient, metrics: metrics, pacer: Pacer(loop: $0), recorder: recorder, prompt: prompt)
+            CallEnvironment(lexClient: lexClient, metrics: metrics, pacer: Pacer(loop: $0), recorder: recorder, prompt: prompt)
         }
         self.server = server
         try server.start()
