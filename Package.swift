@@ -54,7 +54,7 @@ let package = Package(
 
         // The product: routes, call parameters, CallSession, configuration, events, metrics.
         .target(name: "Connector", dependencies: [
-            "WebSocketServer", "Audio", "Lex",
+            "WebSocketProtocol", "WebSocketServer", "Audio", "Lex",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
