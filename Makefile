@@ -6,6 +6,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 SWIFT ?= swift
+# The tools (lexcall, lex-standin, wsecho, wsbench, floor-server, the benches) are a nested
+# package that depends on this one by path: its own build directory is Tools/.build.
+TOOLS := --package-path Tools
 CONFIG ?= lexmo.conf.template
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV := .venv
@@ -20,7 +23,7 @@ APT_TEST := python3-venv espeak-ng sox
 # Python test tools (pinned).
 PIP_TEST := kosoku==0.1.0
 
-.PHONY: help deps deps-test sigv4-suite build build-release run test unit-test autobahn fuzz bench clean demo
+.PHONY: help deps deps-test sigv4-suite build build-release tools-release run test unit-test autobahn fuzz bench clean demo
 
 help:
 	@echo "make run    - install what is missing, build, start lexconnector with $(CONFIG)"
@@ -55,44 +58,50 @@ build: deps
 build-release: deps
 	$(SWIFT) build -c release
 
+tools-release: deps
+	$(SWIFT) build -c release $(TOOLS)
+
 run: build-release
 	$$($(SWIFT) build -c release --show-bin-path)/lexconnector --config $(CONFIG)
 
 # The AWS SigV4 test suite ships in botocore's source distribution; fetched, never committed.
 sigv4-suite: deps-test
-	scripts/fetch-sigv4-suite.sh $(CACHE)
+	scripts/fixtures/fetch-sigv4-suite.sh $(CACHE)
 
 unit-test: deps-test sigv4-suite
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(SWIFT) build --build-tests $(TOOLS)
+	$(SWIFT) test --skip-build $(TOOLS)
 
-autobahn: deps-test build-release
-	scripts/autobahn.sh
+autobahn: deps-test tools-release
+	scripts/test/autobahn.sh
 
 test: unit-test autobahn nginx-e2e
 
 fuzz: deps
-	scripts/fuzz.sh
+	scripts/fuzz/run.sh
 
-bench: deps-test build-release
-	$(SWIFT) run -c release audio-bench
-	scripts/make-segmentation-fixtures.sh $(CACHE)/segmentation
-	$(SWIFT) run -c release segmentation-bench $(CACHE)/segmentation
-	$(SWIFT) run -c release lex-bench
-	scripts/bench-echo.sh
-	WRITE=1 scripts/bench-capacity.sh
+bench: deps-test build-release tools-release
+	$(SWIFT) run -c release $(TOOLS) audio-bench
+	scripts/fixtures/make-segmentation-fixtures.sh $(CACHE)/segmentation
+	$(SWIFT) run -c release $(TOOLS) segmentation-bench $(CACHE)/segmentation
+	$(SWIFT) run -c release $(TOOLS) lex-bench
+	scripts/bench/echo.sh
+	WRITE=1 scripts/bench/capacity.sh
 
 # One call with lexcall through lexconnector to the Lex stand-in inside lexcall.
-demo: build-release
-	scripts/demo.sh
+demo: build-release tools-release
+	scripts/demo/call.sh
 
 clean:
-	rm -rf .build .build-* $(CACHE) reports
+	rm -rf .build .build-* Tools/.build $(CACHE) reports
 
 # A real nginx (TLS, WebSocket upgrade, health checks) in front of the release server and
 # a call through it to the Lex stand-in; then systemd-analyze on the systemd unit.
 .PHONY: nginx-e2e
-nginx-e2e: deps-test build-release
+nginx-e2e: deps-test build-release tools-release
 	$(call apt_install,nginx openssl curl systemd)
-	BIN_DIR=$$($(SWIFT) build -c release --show-bin-path) scripts/nginx-e2e.sh
-	BIN_DIR=$$($(SWIFT) build -c release --show-bin-path) scripts/verify-systemd.sh
+	BIN_DIR=$$($(SWIFT) build -c release --show-bin-path) \
+	  TOOLS_BIN_DIR=$$($(SWIFT) build -c release $(TOOLS) --show-bin-path) scripts/test/nginx-e2e.sh
+	BIN_DIR=$$($(SWIFT) build -c release --show-bin-path) scripts/test/verify-systemd.sh

@@ -1,13 +1,20 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// The product and its test support. The tools (lexcall, lex-standin, wsecho, wsbench,
+// floor-server, the benches) are a nested package, Tools/Package.swift, that depends on this
+// one by path: the library products below are what it uses. Linux only (epoll, sd_notify).
 let package = Package(
     name: "lexconnector",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "lexconnector", targets: ["lexconnector"]),
-        .executable(name: "wsecho", targets: ["wsecho"]),
-        .executable(name: "lexcall", targets: ["lexcall"]),
+        .library(name: "WebSocketProtocol", targets: ["WebSocketProtocol"]),
+        .library(name: "WebSocketServer", targets: ["WebSocketServer"]),
+        .library(name: "Audio", targets: ["Audio"]),
+        .library(name: "Lex", targets: ["Lex"]),
+        .library(name: "LexStandIn", targets: ["LexStandIn"]),
+        .library(name: "CEpoll", targets: ["CEpoll"]),
+        .library(name: "CWebRTCVAD", targets: ["CWebRTCVAD"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -22,10 +29,15 @@ let package = Package(
         .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "CSpeexDSP", linkerSettings: [.linkedLibrary("speexdsp")]),
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "CEpoll"),
 
         // Swift modules.
+        // HTTP/1.1 request parser, handshake, RFC 6455 frame codec, UTF-8 validation, the
+        // WebSocket state machine: pure, no sockets (the fuzzers build this folder).
+        .target(name: "WebSocketProtocol", dependencies: ["COpenSSL"]),
+        // Listener, event loops, connections, output queues, plain HTTP routes.
         .target(name: "WebSocketServer", dependencies: [
-            "COpenSSL", "CEpoll",
+            "WebSocketProtocol", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Audio", dependencies: ["CWebRTCVAD", "CSpeexDSP"]),
@@ -35,59 +47,37 @@ let package = Package(
         ]),
         // Test support: an in-process Amazon Lex stand-in (HTTP on loopback).
         .target(name: "LexStandIn", dependencies: ["Lex", "COpenSSL"]),
+        // Test support: a blocking loopback WebSocket client with receive timeouts.
+        .target(name: "WebSocketTestClient", dependencies: ["WebSocketProtocol"], path: "Tests/WebSocketTestClient"),
         // sd_notify (READY=1, STOPPING=1, WATCHDOG=1) over $NOTIFY_SOCKET.
         .target(name: "SystemdSupport"),
 
         // The product: routes, call parameters, CallSession, configuration, events, metrics.
         .target(name: "Connector", dependencies: [
-            "WebSocketServer", "Audio", "Lex",
+            "WebSocketProtocol", "WebSocketServer", "Audio", "Lex",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
-
-        // Executables.
         .executableTarget(name: "lexconnector", dependencies: [
             "Connector", "WebSocketServer", "Lex", "SystemdSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "wsecho", dependencies: [
-            "WebSocketServer",
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        // Audio path benchmark: swift run -c release audio-bench (see BENCHMARKS.md).
-        .executableTarget(name: "audio-bench", dependencies: ["Audio", "CWebRTCVAD"]),
-        // Segmentation in noise: scripts/make-segmentation-fixtures.sh && swift run -c release segmentation-bench.
-        .executableTarget(name: "segmentation-bench", dependencies: ["Audio"]),
-        // Lex benchmark: swift run -c release lex-bench (see BENCHMARKS.md).
-        .executableTarget(name: "lex-bench", dependencies: ["Lex", "LexStandIn"]),
-        // WebSocket echo load client: scripts/bench-echo.sh (see BENCHMARKS.md).
-        .executableTarget(name: "wsbench", dependencies: ["WebSocketServer"]),
-        // The Lex stand-in as a process, for scripts/nginx-e2e.sh.
-        .executableTarget(name: "lex-standin", dependencies: [
-            "LexStandIn", "Lex", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-
-        // lexcall: call simulator and load generator (see README); floor-server: the kernel floor
-        // it is measured against (see BENCHMARKS.md).
-        .target(name: "CEpoll"),
-        .target(name: "LexcallCore", dependencies: ["Audio", "WebSocketServer"]),
-        .executableTarget(name: "lexcall", dependencies: ["LexcallCore", "CEpoll", "Audio", "WebSocketServer", "Lex", "LexStandIn"]),
-        .executableTarget(name: "floor-server", dependencies: ["CEpoll", "WebSocketServer"]),
 
         // Tests (Swift Testing).
+        .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol"]),
         .testTarget(name: "WebSocketServerTests", dependencies: [
-            "WebSocketServer", .product(name: "Logging", package: "swift-log"),
+            "WebSocketServer", "WebSocketTestClient", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ConnectorTests", dependencies: ["Connector", "LexStandIn", "WebSocketServer", "Audio", "Lex", "COpenSSL"]),
+        .testTarget(name: "ConnectorTests", dependencies: [
+            "Connector", "LexStandIn", "WebSocketServer", "WebSocketTestClient", "Audio", "Lex", "COpenSSL",
+        ]),
         .testTarget(name: "AudioTests", dependencies: ["Audio"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LexTests", dependencies: [
             "Lex", "LexStandIn", .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Vectors")]),
         .testTarget(name: "SystemdSupportTests", dependencies: ["SystemdSupport"]),
-        .testTarget(name: "LexcallTests", dependencies: ["LexcallCore", "Audio"]),
     ],
     swiftLanguageModes: [.v6]
 )

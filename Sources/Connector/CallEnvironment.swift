@@ -5,18 +5,16 @@ import Lex
 import Logging
 import Synchronization
 
-/// What every call on one event loop shares: configuration, the Lex client, metrics, the
-/// loop's pacer, and the fallback prompt.
+/// What every call on one event loop shares: the Lex client, metrics, the loop's pacer, the
+/// debug recorder and the fallback prompt. (A call's configuration comes with its settings.)
 final class CallEnvironment: @unchecked Sendable {
-    let config: LexmoConfiguration
     let lexClient: LexClient
     let metrics: ConnectorMetrics
     let pacer: Pacer
     let recorder: DebugRecorder?
     private let prompt: FallbackPrompt?
 
-    init(config: LexmoConfiguration, lexClient: LexClient, metrics: ConnectorMetrics, pacer: Pacer, recorder: DebugRecorder?, prompt: FallbackPrompt?) {
-        self.config = config
+    init(lexClient: LexClient, metrics: ConnectorMetrics, pacer: Pacer, recorder: DebugRecorder?, prompt: FallbackPrompt?) {
         self.lexClient = lexClient
         self.metrics = metrics
         self.pacer = pacer

@@ -2,6 +2,7 @@ import Foundation
 import Lex
 import Logging
 import Synchronization
+import WebSocketProtocol
 import WebSocketServer
 
 /// The parts of the configuration a SIGHUP can change, with what is derived from them.
@@ -66,7 +67,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         sc.maxOutputQueueBytes = configuration.limits.outputQueueBytes
         let server = WebSocketServer(configuration: sc, delegate: self, logger: logger)
         environments = server.loops.map {
-            CallEnvironment(config: configuration, lexClient: lexClient, metrics: metrics, pacer: Pacer(loop: $0), recorder: recorder, prompt: prompt)
+            CallEnvironment(lexClient: lexClient, metrics: metrics, pacer: Pacer(loop: $0), recorder: recorder, prompt: prompt)
         }
         self.server = server
         try server.start()
@@ -121,7 +122,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         switch CallRoute.parse(path: request.path) {
         case .failure(let error):
             metrics.badInput("route")
-            return .respond(ServerResponse.text(.notFound, error.reason + "\n"))
+            return .respond(.text(.notFound, error.reason + "\n"))
         case .success(let r):
             route = r
         }
@@ -131,7 +132,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         case .failure(let failure):
             metrics.authFailure(failure.metric)
             logger.warning("authentication failed: \(failure.reason)", metadata: ["peer": "\(connection.remoteAddress)", "path": "\(request.path)"])
-            return .respond(ServerResponse.text(.unauthorized, "unauthorized\n", headers: [("WWW-Authenticate", "Bearer")]))
+            return .respond(.text(.unauthorized, "unauthorized\n", headers: [("WWW-Authenticate", "Bearer")]))
         case .success(let p):
             principal = p
         }
@@ -139,7 +140,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         if !bots.isEmpty && !bots.contains(route.botName) {
             metrics.limitHit("bot_not_allowed")
             logger.warning("bot \(route.botName) is not in [security] allowed_bots", metadata: ["peer": "\(connection.remoteAddress)"])
-            return .respond(ServerResponse.text(.forbidden, "this bot is not served here\n"))
+            return .respond(.text(.forbidden, "this bot is not served here\n"))
         }
         let client = clientAddress(request, connection: connection, trusted: current.config.limits.trustedProxies)
         let perClient = current.config.limits.callsPerClient
@@ -151,7 +152,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         guard admitted else {
             metrics.limitHit("calls_per_client")
             logger.warning("client at its call limit", metadata: ["client": "\(client)", "limit": "\(perClient)"])
-            return .respond(ServerResponse.text(.tooManyRequests, "too many calls from this address\n", headers: [("Retry-After", "5")]))
+            return .respond(.text(.tooManyRequests, "too many calls from this address\n", headers: [("Retry-After", "5")]))
         }
         let n = callCounter.add(1, ordering: .relaxed).newValue
         let id = "\(instance)-\(n)"
@@ -164,12 +165,13 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         })
     }
 
-    public func respond(to request: HTTPRequest, connection: WebSocketConnection) -> ServerResponse? {
+    // Qualified while the Lex module also has a type named HTTPResponse (its client's response).
+    public func respond(to request: HTTPRequest, connection: WebSocketConnection) -> WebSocketProtocol.HTTPResponse? {
         if request.path == "/metrics" {
-            return ServerResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: metrics.exposition())
+            return .init(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: metrics.exposition())
         }
         if CallRoute.parse(path: request.path).isSuccess {
-            return ServerResponse.text(.upgradeRequired, "this path takes a WebSocket upgrade\n", headers: [("Upgrade", "websocket")])
+            return .text(.upgradeRequired, "this path takes a WebSocket upgrade\n", headers: [("Upgrade", "websocket")])
         }
         return nil
     }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import CEpoll
 import Dispatch
 
@@ -17,7 +15,8 @@ public final class EventLoop: @unchecked Sendable {
     public let queue: DispatchQueue
     /// A scratch buffer for socket reads, shared by the loop's connections (the loop is serial).
     let readBuffer: UnsafeMutableRawBufferPointer
-    var connections: [UInt64: WebSocketConnection] = [:]
+    /// The loop's connections by id, from `add` to `remove`. The epoll events carry the id.
+    private(set) var connections: [UInt64: WebSocketConnection] = [:]
     private var housekeeping: DispatchSourceTimer?
     private let epollFD: Int32
     private var pollSource: DispatchSourceRead?
@@ -64,12 +63,17 @@ public final class EventLoop: @unchecked Sendable {
 
     private static let readMask = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
 
-    /// Watches `fd` for input (and hang-up) on behalf of the connection `id`. Call on the loop.
-    func register(fd: Int32, id: UInt64) -> Bool {
+    /// Takes `connection` (its socket `fd`) into the loop: watches the socket for input (and
+    /// hang-up) and routes its events to it. False (and nothing kept) when epoll refuses the
+    /// socket (errno set). Call on the loop.
+    func add(_ connection: WebSocketConnection, fd: Int32) -> Bool {
+        assertOnLoop()
         var ev = epoll_event()
         ev.events = Self.readMask
-        ev.data.u64 = id
-        return epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &ev) == 0
+        ev.data.u64 = connection.id
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &ev) == 0 else { return false }
+        connections[connection.id] = connection
+        return true
     }
 
     /// Adds or removes interest in writability (while a connection's output queue is not empty).
@@ -80,10 +84,13 @@ public final class EventLoop: @unchecked Sendable {
         _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &ev)
     }
 
-    /// Stops watching `fd`; call before closing it.
-    func unregister(fd: Int32) {
+    /// Lets `connection` go: stops watching its socket `fd` (call before closing it) and
+    /// forgets it. Call on the loop.
+    func remove(_ connection: WebSocketConnection, fd: Int32) {
+        assertOnLoop()
         var ev = epoll_event()
         _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, &ev)
+        connections[connection.id] = nil
     }
 
     /// Serves every ready socket. Level-triggered: what a handler leaves unread (a busy peer

@@ -1,8 +1,5 @@
-#if canImport(Glibc)
+// Linux only: the event loops are epoll sets.
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A socket error with the call that failed and `errno`'s text.
 public struct SocketError: Error, CustomStringConvertible, Sendable {
@@ -31,11 +28,7 @@ enum Socket {
         var hints = addrinfo()
         hints.ai_flags = AI_PASSIVE
         hints.ai_family = AF_UNSPEC
-        #if canImport(Glibc)
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        #else
-        hints.ai_socktype = SOCK_STREAM
-        #endif
         var result: UnsafeMutablePointer<addrinfo>?
         let node: String? = (host == "*" || host.isEmpty) ? nil : host
         let rc = getaddrinfo(node, String(port), &hints, &result)

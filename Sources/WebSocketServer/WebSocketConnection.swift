@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
 import Logging
 
@@ -18,7 +14,10 @@ public protocol WebSocketHandler: AnyObject {
 }
 
 /// One accepted socket: first an HTTP request, then (after a 101) a WebSocket. Lives on one
-/// event loop; every method must be called there.
+/// event loop; every method must be called there. The decisions are pure types this class
+/// drives: `HTTPPhase` (the request head and the upgrade), `WebSocketStateMachine` (frames),
+/// `OutputQueue` (what the socket has not taken yet); here are the system calls, the
+/// application's callbacks, the counters and the log lines.
 public final class WebSocketConnection: @unchecked Sendable {
     public let id: UInt64
     public let eventLoop: EventLoop
@@ -31,7 +30,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     public private(set) var logger: Logger
 
     private enum Phase {
-        case http(HTTPRequestParser)
+        case http(HTTPPhase)
         /// The state machine lives in `machine`, mutated in place (an enum payload would be
         /// copied, its buffers retained, at every read).
         case webSocket
@@ -46,12 +45,9 @@ public final class WebSocketConnection: @unchecked Sendable {
     private var phase: Phase
     private var machine = WebSocketStateMachine(maxMessageBytes: 0)
     private var handler: WebSocketHandler?
-    /// Whether the loop's epoll watches the socket for writability (output is queued).
-    private var watchingWritable = false
-    private var output: [[UInt8]] = []
-    private var outputHead = 0
-    private var outputOffset = 0
-    public private(set) var queuedOutputBytes = 0
+    /// While it holds anything, the loop's epoll watches the socket for writability.
+    private var output: OutputQueue
+    public var queuedOutputBytes: Int { output.queuedBytes }
     private var shutdownAfterFlush = false
     private var closeNotified = false
     /// Monotonic deadline in nanoseconds (0 = none), enforced by the loop's housekeeping.
@@ -64,7 +60,8 @@ public final class WebSocketConnection: @unchecked Sendable {
         self.server = server
         remoteAddress = Socket.describe(remote)
         remoteHost = Socket.hostPart(remote)
-        phase = .http(HTTPRequestParser(limits: server.configuration.httpLimits))
+        phase = .http(HTTPPhase(limits: server.configuration.httpLimits))
+        output = OutputQueue(capacityBytes: server.configuration.maxOutputQueueBytes)
         var l = logger
         l[metadataKey: "conn"] = "\(id)"
         self.logger = l
@@ -83,7 +80,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     func start() {
         eventLoop.assertOnLoop()
         deadline = Self.now() + UInt64(server.configuration.handshakeTimeout * 1e9)
-        guard eventLoop.register(fd: fd, id: id) else {
+        guard eventLoop.add(self, fd: fd) else {
             let e = errno
             logger.warning("epoll_ctl failed; connection dropped", metadata: ["errno": "\(e)"])
             closeSocket()
@@ -168,20 +165,10 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
         switch phase {
-        case .http(var parser):
-            do {
-                if let request = try parser.append(bytes) {
-                    let rest = Array(parser.remainder)
-                    phase = .http(parser)
-                    handleRequest(request, leftover: rest)
-                } else {
-                    phase = .http(parser)
-                }
-            } catch {
-                server.countViolation("http_\(error.status.code)")
-                logger.info("bad request", metadata: ["status": "\(error.status.code)", "reason": "\(error.reason)", "peer": "\(remoteAddress)"])
-                respondAndClose(.text(error.status, error.reason + "\n"))
-            }
+        case .http(var http):
+            let action = http.receive(bytes)
+            phase = .http(http)
+            perform(action)
         case .webSocket:
             machine.receive(bytes)
             drainActions()
@@ -222,24 +209,28 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     // MARK: - HTTP
 
-    private func handleRequest(_ request: HTTPRequest, leftover: [UInt8]) {
-        if request.headers["Content-Length"].map({ $0 != "0" }) ?? false || request.headers["Transfer-Encoding"] != nil {
-            server.countViolation("http_413")
-            respondAndClose(.text(.payloadTooLarge, "request bodies are not accepted\n"))
+    private func perform(_ action: HTTPPhase.Action) {
+        switch action {
+        case .needMoreBytes:
             return
-        }
-        if !WebSocketHandshake.isUpgradeRequest(request) {
+        case .refuse(let response, let refusal):
+            server.countViolation(refusal.violation)
+            switch refusal {
+            case .badRequest(let error):
+                logger.info("bad request", metadata: ["status": "\(error.status.code)", "reason": "\(error.reason)", "peer": "\(remoteAddress)"])
+            case .badUpgrade(let status, let path):
+                logger.info("upgrade refused", metadata: ["status": "\(status.code)", "path": "\(path)", "peer": "\(remoteAddress)"])
+            case .handshakeTimeout:
+                logger.info("handshake timeout", metadata: ["peer": "\(remoteAddress)"])
+            case .requestBody:
+                break
+            }
+            respondAndClose(response)
+        case .respond(let request, let headOnly):
             let response = server.plainResponse(for: request, connection: self)
             logger.debug("http", metadata: ["method": "\(request.method)", "path": "\(request.path)", "status": "\(response.status.code)"])
-            respondAndClose(response, headOnly: request.method == "HEAD")
-            return
-        }
-        switch WebSocketHandshake.validate(request) {
-        case .refuse(let response):
-            server.countViolation("http_\(response.status.code)")
-            logger.info("upgrade refused", metadata: ["status": "\(response.status.code)", "path": "\(request.path)", "peer": "\(remoteAddress)"])
-            respondAndClose(response)
-        case .accept(let accept):
+            respondAndClose(response, headOnly: headOnly)
+        case .upgrade(let request, let accept, let leftover):
             switch server.routeUpgrade(request, connection: self) {
             case .respond(let response):
                 logger.info("upgrade refused", metadata: ["status": "\(response.status.code)", "path": "\(request.path)", "peer": "\(remoteAddress)"])
@@ -275,8 +266,9 @@ public final class WebSocketConnection: @unchecked Sendable {
         case .finishing, .closed: return
         default: break
         }
-        if queuedOutputBytes == 0 {
-            let n = bytes.withUnsafeBytes { sendNoSignal($0.baseAddress!, $0.count) }
+        var written = 0
+        if output.isEmpty {
+            let n = bytes.withUnsafeBytes { sendNoSignal($0) }
             if n == bytes.count { return }
             if n < 0 {
                 let e = errno
@@ -285,72 +277,48 @@ public final class WebSocketConnection: @unchecked Sendable {
                     peerClosedSocket()
                     return
                 }
-                enqueue(bytes, offset: 0)
             } else {
-                enqueue(bytes, offset: n)
+                written = n
             }
-        } else {
-            enqueue(bytes, offset: 0)
         }
-    }
-
-    /// `write` that reports a vanished peer as EPIPE instead of raising SIGPIPE (which would
-    /// kill the process: a client that closes while echoes are in flight must not do that).
-    private func sendNoSignal(_ pointer: UnsafeRawPointer, _ count: Int) -> Int {
-        #if canImport(Glibc)
-        return Glibc.send(fd, pointer, count, Int32(MSG_NOSIGNAL))
-        #else
-        return Darwin.write(fd, pointer, count)
-        #endif
-    }
-
-    private func enqueue(_ bytes: [UInt8], offset: Int) {
-        let size = bytes.count - offset
-        if queuedOutputBytes + size > server.configuration.maxOutputQueueBytes {
+        switch output.append(bytes, alreadyWritten: written) {
+        case .queued:
+            break
+        case .startWatchingWritable:
+            eventLoop.watchWritable(fd: fd, id: id, true)
+        case .overflow:
             server.countViolation("output_queue_overflow")
-            logger.warning("output queue over its cap; peer not reading", metadata: ["queued": "\(queuedOutputBytes)"])
+            logger.warning("output queue over its cap; peer not reading", metadata: ["queued": "\(output.queuedBytes)"])
             notifyClosed(code: .abnormal, reason: "output queue overflow", byPeer: false)
             closeSocket()
-            return
         }
-        if output.isEmpty { outputOffset = offset }
-        output.append(bytes)
-        queuedOutputBytes += size
-        watchWritable()
     }
 
-    private func watchWritable() {
-        guard !watchingWritable else { return }
-        watchingWritable = true
-        eventLoop.watchWritable(fd: fd, id: id, true)
+    /// `send` that reports a vanished peer as EPIPE instead of raising SIGPIPE (which would
+    /// kill the process: a client that closes while echoes are in flight must not do that).
+    private func sendNoSignal(_ bytes: UnsafeRawBufferPointer) -> Int {
+        Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
     }
 
     func writable() {
-        while outputHead < output.count {
-            let chunk = output[outputHead]
-            let n = chunk.withUnsafeBytes { sendNoSignal($0.baseAddress! + outputOffset, $0.count - outputOffset) }
+        while let n = output.withNextBytes({ sendNoSignal($0) }) {
             if n < 0 {
                 let e = errno
                 if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return }
                 peerClosedSocket()
                 return
             }
-            outputOffset += n
-            queuedOutputBytes -= n
-            if outputOffset == chunk.count {
-                outputHead += 1
-                outputOffset = 0
-            } else {
+            switch output.didWrite(n) {
+            case .partial:
+                return
+            case .wroteChunk:
+                continue
+            case .flushed:
+                eventLoop.watchWritable(fd: fd, id: id, false)
+                if shutdownAfterFlush { shutdownWrite() }
                 return
             }
         }
-        output.removeAll(keepingCapacity: false)
-        outputHead = 0
-        if watchingWritable {
-            watchingWritable = false
-            eventLoop.watchWritable(fd: fd, id: id, false)
-        }
-        if shutdownAfterFlush { shutdownWrite() }
     }
 
     // MARK: - Closing
@@ -361,7 +329,7 @@ public final class WebSocketConnection: @unchecked Sendable {
         if case .closed = phase { return }
         phase = .finishing
         deadline = Self.now() + UInt64(server.configuration.closeTimeout * 1e9)
-        if queuedOutputBytes == 0 { shutdownWrite() } else { shutdownAfterFlush = true }
+        if output.isEmpty { shutdownWrite() } else { shutdownAfterFlush = true }
     }
 
     private func shutdownWrite() {
@@ -377,9 +345,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     func deadlinePassed() {
         switch phase {
         case .http:
-            server.countViolation("handshake_timeout")
-            logger.info("handshake timeout", metadata: ["peer": "\(remoteAddress)"])
-            respondAndClose(.text(.requestTimeout, "request head not received in time\n"))
+            perform(HTTPPhase.timedOut)
         default:
             closeSocket()
         }
@@ -399,9 +365,8 @@ public final class WebSocketConnection: @unchecked Sendable {
         deadline = 0
         if wasWebSocket { notifyClosed(code: .abnormal, reason: "connection closed", byPeer: false) }
         handler = nil
-        output = []
-        queuedOutputBytes = 0
-        eventLoop.unregister(fd: fd)
+        output.removeAll()
+        eventLoop.remove(self, fd: fd)
         _ = Glibc.close(fd)
         server.connectionClosed(self, wasWebSocket: wasWebSocket)
     }

@@ -1,11 +1,11 @@
-#if canImport(Glibc)
+// Linux only: the event loops are epoll sets.
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
 import Logging
 import Synchronization
+// The server's API speaks the protocol's types (frames, close codes, requests, responses):
+// a user of the server gets them with it.
+@_exported import WebSocketProtocol
 
 /// What the application answers to an upgrade request.
 public enum WebSocketRoute {
@@ -42,8 +42,9 @@ public struct WebSocketServerCounters: Sendable {
     public var violations: [String: Int] = [:]
 }
 
-/// A hand-rolled HTTP/1.1 + RFC 6455 WebSocket server on Dispatch sockets: one listener per
-/// bound address, N event loops, connections spread round-robin.
+/// A hand-rolled HTTP/1.1 + RFC 6455 WebSocket server: one listener per bound address (a
+/// Dispatch read source on the accept queue), N event loops (each an epoll set of its sockets,
+/// watched by one Dispatch source), connections spread round-robin.
 public final class WebSocketServer: @unchecked Sendable {
     public let configuration: WebSocketServerConfiguration
     public let loops: [EventLoop]
@@ -112,11 +113,7 @@ public final class WebSocketServer: @unchecked Sendable {
 
     private func bindListener(_ addr: sockaddr_storage) throws -> Int32 {
         let family = Int32(addr.ss_family)
-        #if canImport(Glibc)
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        #else
-        let fd = socket(family, SOCK_STREAM, 0)
-        #endif
         guard fd >= 0 else { throw SocketError(call: "socket", errno: errno) }
         do {
             try Socket.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
@@ -193,9 +190,7 @@ public final class WebSocketServer: @unchecked Sendable {
             let log = logger
             let remote = ss
             loop.queue.async { [self] in
-                let c = WebSocketConnection(fd: fd, remote: remote, id: id, loop: loop, server: self, logger: log)
-                loop.connections[id] = c
-                c.start()
+                WebSocketConnection(fd: fd, remote: remote, id: id, loop: loop, server: self, logger: log).start()
             }
         }
     }
@@ -244,7 +239,6 @@ public final class WebSocketServer: @unchecked Sendable {
     }
 
     func connectionClosed(_ connection: WebSocketConnection, wasWebSocket: Bool) {
-        connection.eventLoop.connections[connection.id] = nil
         socketCount.subtract(1, ordering: .relaxed)
         if wasWebSocket { webSocketCount.subtract(1, ordering: .relaxed) }
     }

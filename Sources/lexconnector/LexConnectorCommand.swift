@@ -77,6 +77,9 @@ struct LexConnectorCommand: ParsableCommand {
                     // A second signal while draining stops at once (calls closed with 1001).
                     let timeout = stopRequests.next() == 1 ? drainTimeout : 0
                     logger.info("signal \(sig): draining \(calls) calls for up to \(Int(timeout)) s")
+                    // Refuse new calls first, then say so: whoever acts on STOPPING=1 finds
+                    // /health already answering 503 draining.
+                    connector.server?.beginDraining()
                     systemd.stopping(status: "draining \(calls) calls")
                     connector.stop(drainTimeout: timeout) {
                         logger.info("exiting with status 0")

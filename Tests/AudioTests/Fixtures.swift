@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Audio
 
-/// The committed fixtures (scripts/make-audio-fixtures.sh): tracks, their ground truth, and
+/// The committed fixtures (scripts/fixtures/make-audio-fixtures.sh): tracks, their ground truth, and
 /// the VAD decisions of webrtcvad-wheels.
 enum Fixtures {
     struct Truth: Decodable {

@@ -183,7 +183,7 @@ import Testing
         }
     }
 
-    /// A real call (scripts/segmentation_fixtures.py --unit): three utterances at 8 kHz in the
+    /// A real call (scripts/fixtures/segmentation_fixtures.py --unit): three utterances at 8 kHz in the
     /// babble of six espeak-ng voices at 20 dB SNR, the speech peaking at -2 dBFS. The VAD
     /// takes the babble for speech from the first second; with the gate, every utterance is
     /// found once, whole, and nothing is sent that holds noise only.

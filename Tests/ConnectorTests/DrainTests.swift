@@ -68,7 +68,7 @@ import Testing
         let stopping = notify.receive(timeout: 10)
         #expect(stopping?.contains("STOPPING=1") == true, "STOPPING=1: \(stopping ?? "nothing")")
         let health = try httpGet(port: port, path: "/health")
-        #expect(health.0 == 503 && health.1.contains("draining"))
+        #expect(health.0 == 503 && health.1.contains("draining"), "\(health)")
         #expect(try VonageTestClient(port: port, path: Harness.v2Path).httpStatus == 503, "no new call while draining")
 
         // The call goes on: the whole welcome plays, and one more turn works.

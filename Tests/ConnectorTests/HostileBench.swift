@@ -2,6 +2,7 @@ import Connector
 import Foundation
 import Testing
 import WebSocketServer
+import WebSocketTestClient
 
 /// One hostile case: what it does, what the server must answer, and the check.
 struct HostileCase: Sendable {
@@ -59,14 +60,14 @@ final class HostileBench: @unchecked Sendable {
 
     // MARK: - Peers
 
-    func peer(receiveBufferBytes: Int32? = nil) throws -> RawPeer {
-        try RawPeer(port: port, receiveBufferBytes: receiveBufferBytes)
+    func peer(receiveBufferBytes: Int32? = nil) throws -> TestClient {
+        try TestClient(port: port, receiveBufferBytes: receiveBufferBytes)
     }
 
     /// A peer that completed the upgrade to a call path (and sent a valid start message when `start`).
-    func call(start: Bool = false, receiveBufferBytes: Int32? = nil) throws -> RawPeer {
+    func call(start: Bool = false, receiveBufferBytes: Int32? = nil) throws -> TestClient {
         let p = try peer(receiveBufferBytes: receiveBufferBytes)
-        if start { try p.startCall(path: Harness.v2Path) } else { try p.upgrade(path: Harness.v2Path) }
+        if start { try p.startCall(path: Harness.v2Path) } else { try p.handshake(path: Harness.v2Path) }
         return p
     }
 
@@ -74,26 +75,26 @@ final class HostileBench: @unchecked Sendable {
 
     /// Sends `request` on a new connection; expects `status` and then EOF (plain answers close).
     @discardableResult
-    func expectHTTP(_ request: [UInt8], status: Int, violation: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> RawPeer.Response {
+    func expectHTTP(_ request: [UInt8], status: Int, violation: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> TestHTTPResponse {
         let p = try peer()
         p.send(request)
         let r = try p.readResponse()
-        #expect(r.status == status, "\(caseName): answered \(r.status) \(r.body)", sourceLocation: sourceLocation)
+        #expect(r.status == status, "\(caseName): answered \(r.status) \(r.text)", sourceLocation: sourceLocation)
         #expect(try p.atEOF(), "\(caseName): the connection stays open after the \(r.status)", sourceLocation: sourceLocation)
         if let violation { expectViolations(violation, 1, sourceLocation: sourceLocation) }
         return r
     }
 
     @discardableResult
-    func expectHTTP(_ request: String, status: Int, violation: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> RawPeer.Response {
+    func expectHTTP(_ request: String, status: Int, violation: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> TestHTTPResponse {
         try expectHTTP(Array(request.utf8), status: status, violation: violation, sourceLocation: sourceLocation)
     }
 
     /// Reads the server's close frame on `peer`: `code`, a reason, then EOF. Counts it when
     /// the server's frame layer refused the input (`ws_<code>`).
     @discardableResult
-    func expectClose(_ peer: RawPeer, code: UInt16, reasonContains: String? = nil, answer: Bool = false,
-                     sourceLocation: SourceLocation = #_sourceLocation) throws -> RawPeer.Ending {
+    func expectClose(_ peer: TestClient, code: UInt16, reasonContains: String? = nil, answer: Bool = false,
+                     sourceLocation: SourceLocation = #_sourceLocation) throws -> TestClient.Ending {
         let e = try peer.readEnding(answer: answer)
         #expect(e.code == code, "\(caseName): closed with \(e.code.map(String.init) ?? "no close frame") \(e.reason)", sourceLocation: sourceLocation)
         #expect(!e.reason.isEmpty, "\(caseName): the close frame gives no reason", sourceLocation: sourceLocation)

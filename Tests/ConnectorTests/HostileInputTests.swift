@@ -4,6 +4,7 @@ import Glibc
 import LexStandIn
 import Testing
 import WebSocketServer
+import WebSocketTestClient
 
 /// Hostile input while a canary call streams: every case must get its documented HTTP status
 /// or close code, move the matching counter, leave `/ping` answering, and cost the canary
@@ -92,7 +93,7 @@ import WebSocketServer
 
     static let v2 = Harness.v2Path
     static func upgrade(_ path: String = v2, method: String = "GET", version: String = "HTTP/1.1", drop: Set<String> = [], extra: [String] = []) -> String {
-        RawPeer.upgradeRequest(path: path, method: method, version: version, drop: drop, extra: extra)
+        TestClient.upgradeRequest(path: path, method: method, version: version, drop: drop, extra: extra)
     }
 
     /// Run while the idle flood is in place.
@@ -128,7 +129,7 @@ import WebSocketServer
         },
         HostileCase("HTTP/1.0 upgrade", expect: "400") { b in
             let r = try b.expectHTTP(upgrade(version: "HTTP/1.0"), status: 400, violation: "http_400")
-            #expect(r.body.contains("HTTP/1.1"), "\(b.caseName): \(r.body)")
+            #expect(r.text.contains("HTTP/1.1"), "\(b.caseName): \(r.text)")
         },
         HostileCase("upgrade without Sec-WebSocket-Key", expect: "400") { b in
             try b.expectHTTP(upgrade(drop: ["Sec-WebSocket-Key"]), status: 400, violation: "http_400")
@@ -162,7 +163,7 @@ import WebSocketServer
             ]
             for p in paths {
                 let r = try b.expectHTTP(upgrade(p), status: 404)
-                #expect(r.body.contains("must") || r.body.contains("percent"), "\(b.caseName): \(p) -> \(r.body)")
+                #expect(r.text.contains("must") || r.text.contains("percent"), "\(b.caseName): \(p) -> \(r.text)")
             }
             b.expectBadInput("route", paths.count)
         },
@@ -185,45 +186,45 @@ import WebSocketServer
         HostileCase("junk in the same packet as the upgrade", expect: "1002") { b in
             let p = try b.peer()
             var junk = Junk(seed: 4)
-            try p.upgrade(path: v2, trailing: [0xF7] + junk.bytes(300))
+            try p.handshake(path: v2, trailing: [0xF7] + junk.bytes(300))
             try b.expectClose(p, code: 1002)
             b.expectViolations("ws_1002", 1)
         },
         HostileCase("unmasked frame", expect: "1002") { b in
             let p = try b.call()
-            p.send(RawPeer.handmadeFrame(firstByte: 0x82, payload: [UInt8](repeating: 0, count: 640), masked: false))
+            p.send(TestClient.handmadeFrame(firstByte: 0x82, payload: [UInt8](repeating: 0, count: 640), masked: false))
             try b.expectClose(p, code: 1002, reasonContains: "masked")
             b.expectViolations("ws_1002", 1)
         },
         HostileCase("reserved opcodes", expect: "1002 x2") { b in
             for opcode: UInt8 in [0x3, 0xB] {
                 let p = try b.call()
-                p.send(RawPeer.handmadeFrame(firstByte: 0x80 | opcode, payload: [1, 2, 3]))
+                p.send(TestClient.handmadeFrame(firstByte: 0x80 | opcode, payload: [1, 2, 3]))
                 try b.expectClose(p, code: 1002, reasonContains: "opcode")
             }
             b.expectViolations("ws_1002", 2)
         },
         HostileCase("RSV bits without an extension", expect: "1002") { b in
             let p = try b.call()
-            p.send(RawPeer.handmadeFrame(firstByte: 0xC2, payload: [UInt8](repeating: 0, count: 640)))
+            p.send(TestClient.handmadeFrame(firstByte: 0xC2, payload: [UInt8](repeating: 0, count: 640)))
             try b.expectClose(p, code: 1002, reasonContains: "reserved bits")
             b.expectViolations("ws_1002", 1)
         },
         HostileCase("fragmented control frame", expect: "1002") { b in
             let p = try b.call()
-            p.send(RawPeer.handmadeFrame(firstByte: 0x09, payload: Array("half a ping".utf8)))
+            p.send(TestClient.handmadeFrame(firstByte: 0x09, payload: Array("half a ping".utf8)))
             try b.expectClose(p, code: 1002, reasonContains: "fragmented control")
             b.expectViolations("ws_1002", 1)
         },
         HostileCase("control frame over 125 bytes", expect: "1002") { b in
             let p = try b.call()
-            p.send(RawPeer.handmadeFrame(firstByte: 0x89, payload: [UInt8](repeating: 7, count: 126)))
+            p.send(TestClient.handmadeFrame(firstByte: 0x89, payload: [UInt8](repeating: 7, count: 126)))
             try b.expectClose(p, code: 1002, reasonContains: "125")
             b.expectViolations("ws_1002", 1)
         },
         HostileCase("continuation with no message to continue", expect: "1002") { b in
             let p = try b.call()
-            p.send(RawPeer.handmadeFrame(firstByte: 0x80, payload: [0, 0]))
+            p.send(TestClient.handmadeFrame(firstByte: 0x80, payload: [0, 0]))
             try b.expectClose(p, code: 1002, reasonContains: "continuation")
             b.expectViolations("ws_1002", 1)
         },
@@ -236,13 +237,13 @@ import WebSocketServer
         },
         HostileCase("64-bit length with the high bit set", expect: "1002") { b in
             let p = try b.call()
-            p.send(RawPeer.handmadeFrame(firstByte: 0x82, payload: [], declaredLength: 1 << 63 | 640, lengthForm: 64))
+            p.send(TestClient.handmadeFrame(firstByte: 0x82, payload: [], declaredLength: 1 << 63 | 640, lengthForm: 64))
             try b.expectClose(p, code: 1002, reasonContains: "high bit")
             b.expectViolations("ws_1002", 1)
         },
         HostileCase("64-bit length bomb (header only)", expect: "1009") { b in
             let p = try b.call()
-            p.send(RawPeer.handmadeFrame(firstByte: 0x82, payload: [], declaredLength: 1 << 62, lengthForm: 64))
+            p.send(TestClient.handmadeFrame(firstByte: 0x82, payload: [], declaredLength: 1 << 62, lengthForm: 64))
             try b.expectClose(p, code: 1009)
             b.expectViolations("ws_1009", 1)
         },
@@ -295,11 +296,11 @@ import WebSocketServer
             let count = 2000
             var wire: [UInt8] = []
             for i in 0..<count {
-                wire += FrameEncoder.frame(.ping, withUnsafeBytes(of: UInt32(i).bigEndian, Array.init) + [UInt8](repeating: 0x50, count: 100), maskKey: RawPeer.mask)
+                wire += FrameEncoder.frame(.ping, withUnsafeBytes(of: UInt32(i).bigEndian, Array.init) + [UInt8](repeating: 0x50, count: 100), maskKey: TestClient.mask)
             }
             #expect(p.send(wire), "\(b.caseName): the server stopped reading")
             var pongs = 0
-            while pongs < count, let f = try p.readFrame() {
+            while pongs < count, let f = try p.readFrameOrEOF() {
                 guard f.opcode == .pong else { continue }
                 let n = f.payload.prefix(4).reduce(0) { $0 << 8 | Int($1) }
                 if n != pongs || f.payload.count != 104 { break }
@@ -313,7 +314,7 @@ import WebSocketServer
             // Pings from a peer with a tiny receive window: the pongs pile up in the server's
             // output queue until the cap closes the socket.
             let p = try b.call(start: true, receiveBufferBytes: 4096)
-            let ping = FrameEncoder.frame(.ping, [UInt8](repeating: 0x51, count: 125), maskKey: RawPeer.mask)
+            let ping = FrameEncoder.frame(.ping, [UInt8](repeating: 0x51, count: 125), maskKey: TestClient.mask)
             let batch = Array([[UInt8]](repeating: ping, count: 500).joined())
             var sent = 0
             while sent < 64 << 20, p.send(batch) { sent += batch.count }
@@ -356,7 +357,7 @@ import WebSocketServer
             let depth = 30_000
             p.sendFrame(.text, Array("{\"event\":".utf8) + [UInt8](repeating: UInt8(ascii: "{"), count: depth))
             p.sendFrame(.ping, Array("alive".utf8))
-            let pong = try p.readFrame()
+            let pong = try p.readFrameOrEOF()
             #expect(pong?.opcode == .pong && pong?.payload == Array("alive".utf8), "\(b.caseName): \(String(describing: pong))")
             b.expectBadInput("text_message", 1)
             p.sendFrame(.close, [0x03, 0xE8])
@@ -386,7 +387,7 @@ import WebSocketServer
                 p.sendFrame(.text, Array(text.utf8))
             }
             p.sendFrame(.ping, Array("still there?".utf8))
-            let pong = try p.readFrame()
+            let pong = try p.readFrameOrEOF()
             #expect(pong?.opcode == .pong && pong?.payload == Array("still there?".utf8), "\(b.caseName): \(String(describing: pong))")
             b.expectBadInput("text_message", 3)
             b.expectBadInput("dtmf", 1)
@@ -411,8 +412,8 @@ import WebSocketServer
             #expect(b.violations("handshake_timeout") == 0, "\(b.caseName)")
         },
         HostileCase("abrupt disconnects mid-frame", expect: "calls end (1006) at once") { b in
-            let frame = FrameEncoder.frame(.binary, [UInt8](repeating: 1, count: 640), maskKey: RawPeer.mask)
-            let ping = FrameEncoder.frame(.ping, Array("gone".utf8), maskKey: RawPeer.mask)
+            let frame = FrameEncoder.frame(.binary, [UInt8](repeating: 1, count: 640), maskKey: TestClient.mask)
+            let ping = FrameEncoder.frame(.ping, Array("gone".utf8), maskKey: TestClient.mask)
             for start in [false, true] {
                 for i in 0..<10 {
                     let p = try b.call(start: start)
@@ -429,7 +430,7 @@ import WebSocketServer
             for _ in 0..<5 {
                 let p = try b.call(start: true)
                 var wire: [UInt8] = []
-                for _ in 0..<200 { wire += FrameEncoder.frame(.ping, [UInt8](repeating: 0x52, count: 125), maskKey: RawPeer.mask) }
+                for _ in 0..<200 { wire += FrameEncoder.frame(.ping, [UInt8](repeating: 0x52, count: 125), maskKey: TestClient.mask) }
                 p.send(wire)
                 p.reset()
             }

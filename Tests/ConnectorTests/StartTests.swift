@@ -2,6 +2,7 @@ import Connector
 import Foundation
 import Glibc
 import Testing
+import WebSocketTestClient
 
 /// The start message, audio before it, and refused paths.
 @Suite(.serialized) struct StartTests {
@@ -73,7 +74,7 @@ import Testing
         defer { h.stop() }
         let c = try VonageTestClient(port: h.port, path: path)
         #expect(c.httpStatus == 404)
-        #expect(c.responseHead.contains("404"))
+        #expect(!c.response.text.isEmpty, "the 404 says why")
     }
 
     @Test func metricsEndpointServesPrometheusText() throws {
@@ -90,28 +91,8 @@ import Testing
     }
 }
 
-/// A plain HTTP/1.1 GET over a raw socket: (status, body).
+/// A plain HTTP/1.1 GET: (status, body).
 func httpGet(port: Int, path: String) throws -> (Int, String) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = UInt16(port).bigEndian
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    guard rc == 0 else { throw TestFailure("connect failed") }
-    var tv = timeval(tv_sec: 5, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    VonageTestClient.writeAll(fd, Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 16384)
-    while true {
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n <= 0 { break }
-        out += buf[0..<n]
-    }
-    let text = String(decoding: out, as: UTF8.self)
-    let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
-    let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
-    return (status, body)
+    let r = try TestClient(port: port).get(path)
+    return (r.status, r.text)
 }

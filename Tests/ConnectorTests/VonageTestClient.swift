@@ -1,9 +1,11 @@
 import Foundation
 import Glibc
 import WebSocketServer
+import WebSocketTestClient
 
 /// A WebSocket client that speaks like Vonage: start message, 20 ms binary frames in real
 /// time, DTMF events. A reader thread records everything the server sends, with arrival times.
+/// The connection, handshake and framing are the shared `TestClient`'s.
 final class VonageTestClient: @unchecked Sendable {
     struct Received {
         var texts: [String] = []
@@ -15,50 +17,26 @@ final class VonageTestClient: @unchecked Sendable {
         var textFrameIndex: [Int] = []
     }
 
-    private let fd: Int32
+    private let connection: TestClient
     private let condition = NSCondition()
     private var received = Received()
     private let writeLock = NSLock()
-    let httpStatus: Int
+    /// The answer to the upgrade request.
+    let response: TestHTTPResponse
+    var httpStatus: Int { response.status }
     let started = Date()
 
     /// Connects and upgrades. `httpStatus` is 101 on success; otherwise the connection is closed.
     init(port: Int, path: String, headers: [String] = []) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = UInt16(port).bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard rc == 0 else { throw TestFailure("connect failed: errno \(errno)") }
-        var tv = timeval(tv_sec: 20, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        let request = (["GET \(path) HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
-                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"] + headers)
-            .joined(separator: "\r\n") + "\r\n\r\n"
-        Self.writeAll(fd, Array(request.utf8))
-        // Read the response head byte by byte, so no frame bytes are consumed here.
-        var head: [UInt8] = []
-        var byte: UInt8 = 0
-        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
-            guard read(fd, &byte, 1) == 1 else { break }
-            head.append(byte)
-        }
-        let line = String(decoding: head, as: UTF8.self).split(separator: "\r\n").first ?? ""
-        httpStatus = Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-        responseHead = String(decoding: head, as: UTF8.self)
+        connection = try TestClient(port: port, timeout: 20)
+        response = try connection.upgrade(path: path, extra: headers)
         if httpStatus == 101 {
             let t = Thread { [self] in readLoop() }
             t.start()
+        } else {
+            connection.close()
         }
     }
-
-    let responseHead: String
-
-    deinit { close(fd) }
 
     // MARK: Sending
 
@@ -102,37 +80,26 @@ final class VonageTestClient: @unchecked Sendable {
     }
 
     /// Drops the TCP connection without a close frame (a caller hanging up abruptly).
-    func abort() { shutdown(fd, Int32(SHUT_RDWR)) }
+    func abort() { connection.shutdownBoth() }
 
     private func sendFrame(_ opcode: WebSocketOpcode, _ payload: [UInt8]) {
         let key = (UInt8.random(in: 0...255), UInt8.random(in: 0...255), UInt8.random(in: 0...255), UInt8.random(in: 0...255))
-        let frame = FrameEncoder.frame(opcode, payload, maskKey: key)
         writeLock.lock()
-        Self.writeAll(fd, frame)
+        connection.sendFrame(opcode, payload, maskKey: key)
         writeLock.unlock()
-    }
-
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
-            off += n
-        }
     }
 
     // MARK: Receiving
 
     private func readLoop() {
         var sm = WebSocketStateMachine(role: .client, maxMessageBytes: 1 << 20)
-        var buf = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 {
+            // A receive timeout (20 s of silence) ends the call for the test, as EOF does.
+            guard let bytes = try? connection.readBytes() else {
                 update { $0.eof = true }
                 return
             }
-            sm.receive(buf[0..<n])
+            sm.receive(bytes[...])
             while let action = sm.nextAction() {
                 let t = Date().timeIntervalSince(started)
                 switch action {

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Lex
 
-/// Requests signed by botocore 1.43.11 (scripts/make-lex-vectors.py):
+/// Requests signed by botocore 1.43.11 (scripts/fixtures/make-lex-vectors.py):
 /// our builder must produce the same URL and headers and our signer the
 /// same Authorization.
 struct LexVector: Decodable, Sendable, CustomTestStringConvertible {

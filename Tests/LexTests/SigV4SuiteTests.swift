@@ -5,7 +5,7 @@ import Testing
 
 /// The AWS Signature Version 4 test suite, as shipped in botocore 1.43.11's
 /// source distribution (tests/unit/auth/aws4_testsuite), fetched by
-/// `scripts/fetch-sigv4-suite.sh .cache` (run by `make test`).
+/// `scripts/fixtures/fetch-sigv4-suite.sh .cache` (run by `make test`).
 ///
 /// Every case runs; none is skipped. (botocore itself skips four: get-space,
 /// which Python's HTTP parser cannot read, and three with repeated query
@@ -109,13 +109,13 @@ enum SigV4Suite {
 
 @Suite("AWS SigV4 test suite (botocore 1.43.11)")
 struct SigV4SuiteTests {
-    @Test("suite is present (run `make test`, or scripts/fetch-sigv4-suite.sh .cache)")
+    @Test("suite is present (run `make test`, or scripts/fixtures/fetch-sigv4-suite.sh .cache)")
     func suiteIsPresent() throws {
         if SigV4Suite.skipRequested { return }
         let names = SigV4Suite.caseNames()
         #expect(
             !names.isEmpty,
-            "The SigV4 test suite is missing at \(SigV4Suite.directory.path): run `make test` (or scripts/fetch-sigv4-suite.sh .cache), or set LEX_SKIP_SIGV4_SUITE=1 to skip it knowingly.")
+            "The SigV4 test suite is missing at \(SigV4Suite.directory.path): run `make test` (or scripts/fixtures/fetch-sigv4-suite.sh .cache), or set LEX_SKIP_SIGV4_SUITE=1 to skip it knowingly.")
         if !names.isEmpty {
             #expect(names.count == SigV4Suite.expectedCaseCount, "found \(names.count) cases: \(names)")
         }

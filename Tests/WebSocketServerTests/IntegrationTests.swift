@@ -7,6 +7,7 @@ import Testing
 import Glibc
 #endif
 @testable import WebSocketServer
+import WebSocketTestClient
 
 struct CloseEvent: Sendable, Equatable {
     var code: UInt16
@@ -157,17 +158,17 @@ struct IntegrationTests {
             #expect(r.headers["upgrade"]?.lowercased() == "websocket")
             #expect(routes.recorder.waitForOpen())
 
-            try c.sendFrame(.text, Array("hello ✓".utf8))
+            c.sendFrame(.text, Array("hello ✓".utf8))
             #expect(try c.readFrame() == WebSocketFrame(opcode: .text, payload: Array("hello ✓".utf8)))
             let big = (0..<70_000).map { UInt8(truncatingIfNeeded: $0) }
-            try c.sendFrame(.binary, big)
+            c.sendFrame(.binary, big)
             #expect(try c.readFrame() == WebSocketFrame(opcode: .binary, payload: big))
-            try c.sendFrame(.text, Array("frag".utf8), fin: false)
-            try c.sendFrame(.continuation, Array("mented".utf8))
+            c.sendFrame(.text, Array("frag".utf8), fin: false)
+            c.sendFrame(.continuation, Array("mented".utf8))
             #expect(try c.readFrame() == WebSocketFrame(opcode: .text, payload: Array("fragmented".utf8)))
 
             // Close handshake started by the peer: our 1000 comes back, then EOF.
-            try c.sendFrame(.close, [0x03, 0xE8] + Array("bye".utf8))
+            c.sendFrame(.close, [0x03, 0xE8] + Array("bye".utf8))
             let close = try c.readFrame()
             #expect(closeCode(close) == 1000)
             #expect(try c.atEOF())
@@ -189,13 +190,13 @@ struct IntegrationTests {
         try withServer { server, _ in
             let c = try TestClient(port: server.port)
             #expect(try c.upgrade().status == 101)
-            try c.sendFrame(.ping, Array("are you there".utf8))
+            c.sendFrame(.ping, Array("are you there".utf8))
             #expect(try c.readFrame() == WebSocketFrame(opcode: .pong, payload: Array("are you there".utf8)))
             // A server ping, answered by our pong (which the server takes silently), then echo still works.
-            try c.sendFrame(.text, Array("ping me".utf8))
+            c.sendFrame(.text, Array("ping me".utf8))
             #expect(try c.readFrame() == WebSocketFrame(opcode: .ping, payload: Array("server ping".utf8)))
-            try c.sendFrame(.pong, Array("server ping".utf8))
-            try c.sendFrame(.text, Array("still here".utf8))
+            c.sendFrame(.pong, Array("server ping".utf8))
+            c.sendFrame(.text, Array("still here".utf8))
             #expect(try c.readFrame() == WebSocketFrame(opcode: .text, payload: Array("still here".utf8)))
         }
     }
@@ -204,13 +205,13 @@ struct IntegrationTests {
         try withServer { server, routes in
             let c = try TestClient(port: server.port)
             #expect(try c.upgrade().status == 101)
-            try c.sendFrame(.text, Array("close me".utf8))
+            c.sendFrame(.text, Array("close me".utf8))
             let close = try c.readFrame()
             #expect(closeCode(close) == 4000)
             #expect(close.payload.dropFirst(2).elementsEqual("as asked".utf8))
             // Data sent before our close reply is discarded; then the handshake completes.
-            try c.sendFrame(.text, Array("late".utf8))
-            try c.sendFrame(.close, [0x0F, 0xA0])
+            c.sendFrame(.text, Array("late".utf8))
+            c.sendFrame(.close, [0x0F, 0xA0])
             #expect(try c.atEOF())
             #expect(routes.recorder.waitForClose() == CloseEvent(code: 4000, reason: "as asked", byPeer: false))
         }
@@ -253,24 +254,24 @@ struct IntegrationTests {
     @Test func badRequestsGetTheirStatusOnTheWire() throws {
         try withServer { server, _ in
             let c1 = try TestClient(port: server.port)
-            try c1.send("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n")
+            c1.send("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n")
             #expect(try c1.readResponse().status == 400)
             #expect(try c1.atEOF())
 
             let c2 = try TestClient(port: server.port)
-            try c2.send("GET / HTTP/1.1\r\nX: " + String(repeating: "v", count: 17_000) + "\r\n\r\n")
+            c2.send("GET / HTTP/1.1\r\nX: " + String(repeating: "v", count: 17_000) + "\r\n\r\n")
             #expect(try c2.readResponse().status == 431)
 
             let c3 = try TestClient(port: server.port)
-            try c3.send("GET /" + String(repeating: "a", count: 9000) + " HTTP/1.1\r\n\r\n")
+            c3.send("GET /" + String(repeating: "a", count: 9000) + " HTTP/1.1\r\n\r\n")
             #expect(try c3.readResponse().status == 414)
 
             let c4 = try TestClient(port: server.port)
-            try c4.send("GET / HTTP/2.0\r\n\r\n")
+            c4.send("GET / HTTP/2.0\r\n\r\n")
             #expect(try c4.readResponse().status == 505)
 
             let c5 = try TestClient(port: server.port)
-            try c5.send("POST /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+            c5.send("POST /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
             #expect(try c5.readResponse().status == 413)
         }
     }
@@ -285,7 +286,7 @@ struct IntegrationTests {
             #expect(try TestClient(port: server.port).upgrade(path: "/refuse").status == 404)
 
             let post = try TestClient(port: server.port)
-            try post.send("POST / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            post.send("POST / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
             #expect(try post.readResponse().status == 405)
         }
     }
@@ -294,7 +295,7 @@ struct IntegrationTests {
         try withServer { server, routes in
             let c = try TestClient(port: server.port)
             #expect(try c.upgrade().status == 101)
-            try c.send(FrameEncoder.frame(.text, Array("unmasked".utf8)))
+            c.send(FrameEncoder.frame(.text, Array("unmasked".utf8)))
             let close = try c.readFrame()
             #expect(closeCode(close) == 1002)
             #expect(try c.atEOF())
@@ -307,7 +308,7 @@ struct IntegrationTests {
         try withServer { server, _ in
             let c = try TestClient(port: server.port)
             #expect(try c.upgrade().status == 101)
-            try c.sendFrame(.text, [0x61, 0xFF])
+            c.sendFrame(.text, [0x61, 0xFF])
             #expect(closeCode(try c.readFrame()) == 1007)
             #expect(try c.atEOF())
         }
@@ -318,7 +319,7 @@ struct IntegrationTests {
             let c = try TestClient(port: server.port)
             #expect(try c.upgrade().status == 101)
             // Only the header of a 1 GiB frame.
-            try c.send([0x82, 0xFF, 0, 0, 0, 0, 0x40, 0, 0, 0, 1, 2, 3, 4])
+            c.send([0x82, 0xFF, 0, 0, 0, 0, 0x40, 0, 0, 0, 1, 2, 3, 4])
             #expect(closeCode(try c.readFrame()) == 1009)
             #expect(try c.atEOF())
         }
@@ -327,7 +328,7 @@ struct IntegrationTests {
     @Test func handshakeTimeoutIs408ThenEOF() throws {
         try withServer({ $0.handshakeTimeout = 0.3 }) { server, _ in
             let c = try TestClient(port: server.port)
-            try c.send("GET / HTTP/1.1\r\nHost: slow")  // never finished
+            c.send("GET / HTTP/1.1\r\nHost: slow")  // never finished
             let r = try c.readResponse()
             #expect(r.status == 408)
             #expect(try c.atEOF())
@@ -349,7 +350,7 @@ struct IntegrationTests {
             // Plain routes still answer.
             #expect(try TestClient(port: server.port).get("/ping").status == 200)
             // Once the first closes, a new upgrade is accepted.
-            try first.sendFrame(.close, [0x03, 0xE8])
+            first.sendFrame(.close, [0x03, 0xE8])
             _ = try first.readFrame()
             #expect(try first.atEOF())
             #expect(routes.recorder.waitForClose() != nil)
@@ -407,7 +408,7 @@ struct IntegrationTests {
                 #expect(try c.upgrade().status == 101)
                 var wire: [UInt8] = []
                 for _ in 0..<3 { wire += FrameEncoder.frame(.binary, [UInt8](repeating: 7, count: 1000), maskKey: (9, 8, 7, 6)) }
-                try c.send(wire)
+                c.send(wire)
                 c.close()
                 #expect(routes.recorder.waitForClose() != nil, "round \(round)")
             }
@@ -429,7 +430,7 @@ struct IntegrationTests {
 
         // A plain HTTP client connects and sends all but the end of its head...
         let plain = try TestClient(port: server.port)
-        try plain.send("GET /health HTTP/1.1\r\nHost: x\r\n")
+        plain.send("GET /health HTTP/1.1\r\nHost: x\r\n")
         // ...before a WebSocket client: once that one has its 101, the first was accepted too.
         let ws = try TestClient(port: server.port)
         #expect(try ws.upgrade().status == 101)
@@ -440,20 +441,20 @@ struct IntegrationTests {
         #expect(server.isDraining)
 
         // While draining, /health says so with a 503.
-        try plain.send("\r\n")
+        plain.send("\r\n")
         let health = try plain.readResponse()
         #expect(health.status == 503)
         #expect(health.text.contains("\"status\":\"draining\""))
         #expect(health.text.contains("\"websockets\":1"))
 
         // The open WebSocket still works during the drain...
-        try ws.sendFrame(.text, Array("during drain".utf8))
+        ws.sendFrame(.text, Array("during drain".utf8))
         #expect(try ws.readFrame() == WebSocketFrame(opcode: .text, payload: Array("during drain".utf8)))
         #expect(stopped.wait(timeout: .now()) == .timedOut)
         // ...then gets 1001 when the drain time is over.
         let close = try ws.readFrame()
         #expect(closeCode(close) == 1001)
-        try ws.sendFrame(.close, [0x03, 0xE9])
+        ws.sendFrame(.close, [0x03, 0xE9])
         #expect(try ws.atEOF())
         #expect(stopped.wait(timeout: .now() + 5) == .success)
         #expect(routes.recorder.closes.first?.code == 1001)
@@ -476,7 +477,7 @@ struct IntegrationTests {
             #expect(server.addresses == ["[::1]:\(server.port)"])
             let c = try TestClient(host: "::1", port: server.port)
             #expect(try c.upgrade().status == 101)
-            try c.sendFrame(.binary, [1, 2, 3])
+            c.sendFrame(.binary, [1, 2, 3])
             #expect(try c.readFrame() == WebSocketFrame(opcode: .binary, payload: [1, 2, 3]))
             #expect(try TestClient(host: "::1", port: server.port).get("/ping").text == "ok")
         }
