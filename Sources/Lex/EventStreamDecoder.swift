@@ -42,13 +42,19 @@ public struct EventStreamDecoder: Sendable {
     public var error: EventStreamError? { failure }
 
     /// Appends `bytes` and returns every message they complete, in order.
-    /// Throws on the first malformed message (messages before it in the same
-    /// slice are lost with it: the stream is unusable anyway).
+    /// When a malformed message follows good ones in the same slice, the good
+    /// ones are returned and the error is thrown by the next call (`feed`,
+    /// `nextMessage` or `finish`): the outcome does not depend on how the
+    /// stream was sliced.
     public mutating func feed<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(EventStreamError) -> [EventStreamMessage] {
         append(bytes)
         var messages: [EventStreamMessage] = []
-        while let message = try nextMessage() {
-            messages.append(message)
+        do {
+            while let message = try nextMessage() {
+                messages.append(message)
+            }
+        } catch {
+            if messages.isEmpty { throw error }
         }
         return messages
     }

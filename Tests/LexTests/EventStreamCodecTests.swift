@@ -300,3 +300,24 @@ struct EventStreamCodecTests {
         #expect(decoder.bufferedByteCount == 0)
     }
 }
+
+@Suite("Event stream decoder slicing")
+struct EventStreamSlicingTests {
+    @Test("good messages before a bad one come out whatever the slicing; the error follows on the next call")
+    func goodThenBad() throws {
+        let good = try EventStreamMessage(payload: [1]).encoded()
+        var bad = try EventStreamMessage(payload: [2]).encoded()
+        bad[bad.count - 1] ^= 1
+        var decoder = EventStreamDecoder()
+        #expect(try decoder.feed(good + good + bad).count == 2)
+        #expect(decoder.error.map(kind) == "messageChecksumMismatch")
+        #expect(throws: decoder.error!) { try decoder.finish() }
+        for chunk in [1, 5, 17] {
+            guard case .failure(let error) = decodeChunked(good + good + bad, chunk: chunk) else {
+                Issue.record("decoded")
+                continue
+            }
+            #expect(kind(error) == "messageChecksumMismatch")
+        }
+    }
+}
