@@ -33,6 +33,11 @@ public func fuzzEventStream(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 
         }
         offset += total
 
+        // The audio fast path reads what JSONDecoder reads, or declines.
+        if let fast = StartConversation.AudioResponseEvent(flatJSON: message.payload) {
+            let slow: StartConversation.AudioResponseEvent? = try? decodeJSON(message.payload, event: "AudioResponseEvent")
+            precondition(slow == fast, "the flat JSON reader disagrees with JSONDecoder")
+        }
         if let event = try? StartConversation.OutputEvent(message: message) {
             if case .unknown = event {} else {
                 // What maps re-maps to the same value.

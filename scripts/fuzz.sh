@@ -22,7 +22,7 @@ SRC=Sources/WebSocketServer
 PURE=(HTTPRequest HTTPRequestParser HTTPResponse WebSocketHandshake UTF8Validator
       WebSocketFrame FrameDecoder FrameEncoder WebSocketStateMachine)
 PURE_FILES=(); for f in "${PURE[@]}"; do PURE_FILES+=("$SRC/$f.swift"); done
-LEX_PURE=(EventStreamMessage EventStreamEncoder EventStreamDecoder StartConversationTypes StartConversationInputEvents
+LEX_PURE=(EventStreamMessage EventStreamEncoder EventStreamDecoder EventJSON StartConversationTypes StartConversationInputEvents
           StartConversationOutputEvents SigV4EventSigner SigV4EventVerifier SigV4Signer SigV4Request
           SigV4CanonicalRequest SigningKeyCache SigV4Date Digest Secret URIEncoding)
 LEX_FILES=(); for f in "${LEX_PURE[@]}"; do LEX_FILES+=("Sources/Lex/$f.swift"); done

@@ -148,7 +148,7 @@ extension StartConversation {
                 return encodeJSON(e)
             case .audioInput(let e):
                 var w = JSONObjectWriter()
-                w.field("audioChunk", string: Data(e.audioChunk).base64EncodedString())
+                w.field("audioChunk", base64: e.audioChunk)
                 w.field("contentType", string: e.contentType)
                 w.common(e.eventId, e.clientTimestampMillis)
                 return w.finish()
@@ -194,82 +194,5 @@ extension StartConversation {
             default: throw .unknownEventType(type)
             }
         }
-    }
-}
-
-/// Writes a flat JSON object: names are ASCII constants, string values are
-/// escaped per RFC 8259 (quote, backslash, control characters).
-struct JSONObjectWriter {
-    private var bytes: [UInt8] = [UInt8(ascii: "{")]
-
-    mutating func field(_ name: StaticString, string value: String) {
-        key(name)
-        Self.appendQuoted(value, to: &bytes)
-    }
-
-    mutating func field(_ name: StaticString, raw value: String) {
-        key(name)
-        bytes.append(contentsOf: value.utf8)
-    }
-
-    mutating func common(_ eventId: String?, _ clientTimestampMillis: Int64?) {
-        if let eventId { field("eventId", string: eventId) }
-        if let clientTimestampMillis { field("clientTimestampMillis", raw: String(clientTimestampMillis)) }
-    }
-
-    mutating func finish() -> [UInt8] {
-        bytes.append(UInt8(ascii: "}"))
-        return bytes
-    }
-
-    private mutating func key(_ name: StaticString) {
-        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: "\":".utf8)
-    }
-
-    static func appendQuoted(_ string: String, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for c in string.utf8 {
-            switch c {
-            case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
-            case 0x0A: out.append(contentsOf: "\\n".utf8)
-            case 0x0D: out.append(contentsOf: "\\r".utf8)
-            case 0x09: out.append(contentsOf: "\\t".utf8)
-            case 0..<0x20: out.append(contentsOf: "\\u00".utf8 + [hex[Int(c >> 4)], hex[Int(c & 15)]])
-            default: out.append(c)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-}
-
-func decodeBase64<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K) throws -> [UInt8]? {
-    guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
-    guard let data = Data(base64Encoded: text) else {
-        throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "not base64")
-    }
-    return [UInt8](data)
-}
-
-func encodeJSON<T: Encodable>(_ value: T) -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    do {
-        return [UInt8](try encoder.encode(value))
-    } catch {
-        // Only non-finite doubles fail, and no event carries one from us.
-        preconditionFailure("JSON encoding of \(T.self) failed: \(error)")
-    }
-}
-
-func decodeJSON<T: Decodable>(_ payload: [UInt8], event: String) throws(StartConversation.DecodingError) -> T {
-    do {
-        return try JSONDecoder().decode(T.self, from: Data(payload))
-    } catch {
-        throw .invalidPayload(eventType: event, reason: StartConversation.DecodingError.summary(error))
     }
 }

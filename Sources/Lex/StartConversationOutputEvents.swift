@@ -229,7 +229,12 @@ extension StartConversation {
                 case "TranscriptEvent": self = .transcript(try decodeJSON(message.payload, event: type))
                 case "IntentResultEvent": self = .intentResult(try decodeJSON(message.payload, event: type))
                 case "TextResponseEvent": self = .textResponse(try decodeJSON(message.payload, event: type))
-                case "AudioResponseEvent": self = .audioResponse(try decodeJSON(message.payload, event: type))
+                case "AudioResponseEvent":
+                    if let fast = AudioResponseEvent(flatJSON: message.payload) {
+                        self = .audioResponse(fast)
+                    } else {
+                        self = .audioResponse(try decodeJSON(message.payload, event: type))
+                    }
                 case "PlaybackInterruptionEvent": self = .playbackInterruption(try decodeJSON(message.payload, event: type))
                 default: self = .unknown(type)
                 }

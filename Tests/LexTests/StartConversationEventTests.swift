@@ -236,3 +236,34 @@ struct StartConversationEventTests {
         #expect(ended)
     }
 }
+
+@Suite("StartConversation audio fast path")
+struct AudioFastPathTests {
+    @Test("the flat reader agrees with JSONDecoder, or declines and lets it decide", arguments: [
+        #"{"audioChunk":"AAEC","contentType":"audio/pcm","eventId":"RESPONSE-5"}"#,
+        #" { "eventId" : "R-1" , "audioChunk" : "" , "other" : "x" } "#,
+        #"{}"#,
+        #"{"audioChunk":"AAEC","audioChunk":"AQID"}"#,
+        #"{"audioChunk":"AA\u0045C"}"#,
+        #"{"audioChunk":"AAEC","n":1}"#,
+        #"{"audioChunk":"AAEC"} x"#,
+        #"{"audioChunk":"not base64"}"#,
+        #"{"audioChunk":"AAEC","contentType":"audio/pcm"#,
+        #"[]"#,
+    ])
+    func agrees(_ json: String) {
+        let payload = Array(json.utf8)
+        let slow: SC.AudioResponseEvent? = try? decodeJSON(payload, event: "AudioResponseEvent")
+        if let fast = SC.AudioResponseEvent(flatJSON: payload) {
+            #expect(fast == slow)
+        }
+        #expect((try? SC.OutputEvent(message: message("AudioResponseEvent", json))) == slow.map { .audioResponse($0) })
+    }
+
+    @Test("the common shapes take the fast path")
+    func fastPathTaken() {
+        #expect(SC.AudioResponseEvent(flatJSON: Array(#"{"audioChunk":"AAEC","contentType":"audio/pcm","eventId":"RESPONSE-5"}"#.utf8))
+            == SC.AudioResponseEvent(audioChunk: [0, 1, 2], contentType: "audio/pcm", eventId: "RESPONSE-5"))
+        #expect(SC.AudioResponseEvent(flatJSON: SC.OutputEvent.audioResponse(.init(audioChunk: [9, 9])).message().payload) != nil)
+    }
+}
