@@ -8,7 +8,7 @@ public enum EventStreamEncoder {
     ///
     /// Throws `.headerNameTooLong` (over 255 bytes), `.headerValueTooLong`
     /// (byte array or string over 32,767), `.headersTooLarge` (over 128 KiB)
-    /// or `.messageTooLarge` (payload over 16 MiB): each is a caller's bug,
+    /// or `.messageTooLarge` (payload over 24 MiB): each is a caller's bug,
     /// since a peer would refuse such a message.
     public static func encode(_ message: EventStreamMessage) throws(EventStreamError) -> [UInt8] {
         let headersLength = try headersByteCount(message.headers)

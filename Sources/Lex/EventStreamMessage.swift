@@ -101,15 +101,20 @@ public enum EventStreamLimits {
     /// empty message.
     public static let overheadBytes = 16
     public static let preludeBytes = 12
-    /// Header names are 1 to 255 bytes (one length byte).
+    /// Header names are 1 to 255 bytes (one length byte). A name should
+    /// appear once per message; the decoder keeps repeats in order and
+    /// `header(_:)` returns the first.
     public static let maxHeaderNameBytes = 255
-    /// Byte array and string values: at most INT16_MAX bytes (the AWS SDKs
-    /// refuse longer ones: aws-c-event-stream, aws-eventstream for Ruby).
+    /// Byte array and string values: at most 2^15-1 bytes (the
+    /// specification's `data<1..2^15-1>`; aws-eventstream for Ruby refuses
+    /// longer ones too). Empty values are accepted both ways, as the SDKs do.
     public static let maxHeaderValueBytes = 32_767
-    /// The AWS SDKs' limits: headers at most 128 KiB, payload at most 16 MiB
-    /// (aws-eventstream for Ruby, aws-sdk-js `EventStreamCodec`).
+    /// The specification's limits: encoded headers at most 131,072 bytes, a
+    /// payload at most 25,165,824 bytes (Smithy, "Amazon Event Stream
+    /// Specification", message format). The decoder's own limits are
+    /// parameters (a client may hold less).
     public static let maxHeadersBytes = 128 * 1024
-    public static let maxPayloadBytes = 16 * 1024 * 1024
+    public static let maxPayloadBytes = 24 * 1024 * 1024
     public static let maxMessageBytes = maxPayloadBytes + maxHeadersBytes + overheadBytes
 }
 

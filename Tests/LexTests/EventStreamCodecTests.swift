@@ -285,8 +285,8 @@ struct EventStreamCodecTests {
         #expect(throws: EventStreamError.headersTooLarge(bytes: 150_030, limit: 131_072)) {
             _ = try EventStreamMessage(headers: wide).encoded()
         }
-        #expect(throws: EventStreamError.messageTooLarge(bytes: 16 * 1024 * 1024 + 1, limit: 16 * 1024 * 1024)) {
-            _ = try EventStreamMessage(payload: [UInt8](repeating: 0, count: 16 * 1024 * 1024 + 1)).encoded()
+        #expect(throws: EventStreamError.messageTooLarge(bytes: 25_165_825, limit: 25_165_824)) {
+            _ = try EventStreamMessage(payload: [UInt8](repeating: 0, count: 25_165_825)).encoded()
         }
     }
 
