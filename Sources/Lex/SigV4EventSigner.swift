@@ -61,14 +61,36 @@ public struct SigV4EventSigner: Sendable {
     /// stream) and advances the chain. Returns the outer message, headers
     /// `:date` then `:chunk-signature`.
     public mutating func sign(payload: [UInt8], date: SigV4Date) -> EventStreamMessage {
-        let dateHeader = Self.dateHeader(date)
-        let signature = Self.signature(signer: signer, dateHeader: dateHeader, payload: payload,
-                                       previousSignature: previousSignature, date: date)
+        let second = perSecond(date)
+        let sts = Self.stringToSign(scope: second.scope, dateHeaderHash: second.dateHeaderHash,
+                                    payloadHash: Digest.hex(Digest.sha256(payload)),
+                                    previousSignature: previousSignature, date: date)
+        let signature = Digest.hmacSHA256(key: second.signingKey, string: sts)
         previousSignature = signature
         return EventStreamMessage(
             headers: [EventStreamHeader(Self.dateHeaderName, .timestamp(date.unixSeconds * 1000)),
                       EventStreamHeader(Self.signatureHeaderName, .byteArray(signature))],
             payload: payload)
+    }
+
+    /// What every event signed within one second shares: scope, signing key
+    /// and the hash of the `:date` header (events come every few tens of
+    /// milliseconds, so this is computed about once a second).
+    private struct PerSecond: Sendable {
+        var unixSeconds: Int64
+        var scope: String
+        var signingKey: [UInt8]
+        var dateHeaderHash: String
+    }
+    private var lastSecond: PerSecond?
+
+    private mutating func perSecond(_ date: SigV4Date) -> PerSecond {
+        if let last = lastSecond, last.unixSeconds == date.unixSeconds { return last }
+        let fresh = PerSecond(unixSeconds: date.unixSeconds, scope: signer.credentialScope(date: date),
+                              signingKey: signer.signingKey(date: date),
+                              dateHeaderHash: Digest.hex(Digest.sha256(Self.dateHeader(date))))
+        lastSecond = fresh
+        return fresh
     }
 
     /// `sign(payload:date:)` with the event encoded first and the outer
@@ -101,8 +123,14 @@ public struct SigV4EventSigner: Sendable {
     /// The string to sign of one event (see the type's comment).
     public static func stringToSign(scope: String, dateHeader: [UInt8], payload: [UInt8],
                                     previousSignature: [UInt8], date: SigV4Date) -> String {
+        stringToSign(scope: scope, dateHeaderHash: Digest.hex(Digest.sha256(dateHeader)),
+                     payloadHash: Digest.hex(Digest.sha256(payload)), previousSignature: previousSignature, date: date)
+    }
+
+    static func stringToSign(scope: String, dateHeaderHash: String, payloadHash: String,
+                             previousSignature: [UInt8], date: SigV4Date) -> String {
         algorithm + "\n" + date.amzDate + "\n" + scope + "\n" + Digest.hex(previousSignature) + "\n"
-            + Digest.hex(Digest.sha256(dateHeader)) + "\n" + Digest.hex(Digest.sha256(payload))
+            + dateHeaderHash + "\n" + payloadHash
     }
 
     /// The raw 32-byte signature of one event, with `signer`'s signing key.
