@@ -62,6 +62,25 @@ struct SigV4EventSignerTests {
             """)
     }
 
+    @Test("the chained signer equals the stage functions, across second and day boundaries")
+    func chainMatchesStages() {
+        let signer = SigV4Signer(credentials: Self.example, region: "us-east-1", service: "transcribe",
+                                 keyCache: SigningKeyCache())
+        let seed = unhex("9d9ab996c81f32c9d4e6fc166c92584f3741d1cb5ce325cd11a77d1f962c8de2")
+        var events = SigV4EventSigner(signer: signer, seed: seed)
+        var previous = seed
+        for (i, seconds) in [Int64(86_399), 86_399, 86_400, 86_400, 86_401].enumerated() {
+            let date = SigV4Date(unixSeconds: seconds)
+            let payload = [UInt8](repeating: UInt8(i), count: i * 10)
+            let signed = events.sign(payload: payload, date: date)
+            let expected = SigV4EventSigner.signature(signer: signer, dateHeader: SigV4EventSigner.dateHeader(date),
+                                                      payload: payload, previousSignature: previous, date: date)
+            #expect(signed.header(":chunk-signature") == .byteArray(expected), "event \(i)")
+            #expect(events.previousSignature == expected)
+            previous = expected
+        }
+    }
+
     @Test("the opening request signs STREAMING-AWS4-HMAC-SHA256-EVENTS and sends it as X-Amz-Content-SHA256")
     func openingRequest() throws {
         let signer = SigV4Signer(credentials: Self.example, region: "eu-west-2", keyCache: SigningKeyCache())
