@@ -1,6 +1,6 @@
 // CPU cost of the StartConversation hot paths, per event: decoding and mapping one
 // AudioResponseEvent (100 ms of 16 kHz PCM) and encoding, signing and framing one
-// AudioInputEvent (20 ms of 8 kHz PCM). Built and run by scripts/bench-eventstream.sh;
+// AudioInputEvent of 20, 100 and 200 ms of 8 kHz PCM. Built and run by scripts/bench-eventstream.sh;
 // times are process CPU time, so a loaded machine inflates them less than wall time.
 import Foundation
 @main struct Bench {
@@ -19,15 +19,18 @@ import Foundation
         }
         var dt = Double(cpuNanos() - t0) / Double(n)
         print("decode+map AudioResponseEvent (3200 B audio, \(wire.count) B wire): \(Int(dt)) ns each (checksum \(total))")
-        let input = StartConversation.InputEvent.audioInput(.init(audioChunk: [UInt8](repeating: 1, count: 320)))
         let signer = SigV4Signer(credentials: AWSCredentials(accessKeyId: "AKID", secretAccessKey: "s"), region: "eu-west-2")
-        var es = SigV4EventSigner(signer: signer, seedSignature: String(repeating: "ab", count: 32))!
-        t0 = cpuNanos()
-        for i in 0..<n {
-            total += try es.signedFrame(input.message(), date: SigV4Date(unixSeconds: 1_700_000_000 + Int64(i / 50))).count
+        for (bytes, ms) in [(320, 20), (1600, 100), (3200, 200)] {
+            let input = StartConversation.InputEvent.audioInput(.init(audioChunk: [UInt8](repeating: 1, count: bytes)))
+            var es = SigV4EventSigner(signer: signer, seedSignature: String(repeating: "ab", count: 32))!
+            t0 = cpuNanos()
+            for i in 0..<n {
+                total += try es.signedFrame(input.message(), date: SigV4Date(unixSeconds: 1_700_000_000 + Int64(i / 50))).count
+            }
+            dt = Double(cpuNanos() - t0) / Double(n)
+            print("encode+sign+frame AudioInputEvent (\(bytes) B audio, \(ms) ms at 8 kHz): \(Int(dt)) ns each, "
+                + "\(Int(dt * 1000 / Double(ms) / 1000)) us per call-second (checksum \(total))")
         }
-        dt = Double(cpuNanos() - t0) / Double(n)
-        print("encode+sign+frame AudioInputEvent (320 B audio): \(Int(dt)) ns each (checksum \(total))")
     }
 }
 func cpuNanos() -> UInt64 {
