@@ -47,6 +47,10 @@ let package = Package(
         .executableTarget(name: "wsbench", dependencies: [
             .product(name: "WebSocketProtocol", package: "lexconnector"),
         ]),
+        // StartConversation event stream CPU per event: swift run --package-path Tools -c release eventstream-bench.
+        .executableTarget(name: "eventstream-bench", dependencies: [
+            .product(name: "Lex", package: "lexconnector"),
+        ]),
         // Segmentation in noise: scripts/fixtures/make-segmentation-fixtures.sh, then
         // swift run --package-path Tools -c release segmentation-bench (see BENCHMARKS.md).
         .executableTarget(name: "segmentation-bench", dependencies: [

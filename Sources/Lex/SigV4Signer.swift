@@ -1,43 +1,5 @@
 import Foundation
 
-/// One HTTP header as sent: name in its original case, value as given.
-public struct HTTPHeader: Sendable, Hashable {
-    public var name: String
-    public var value: String
-    public init(_ name: String, _ value: String) {
-        self.name = name
-        self.value = value
-    }
-}
-
-/// The parts of an HTTP request that SigV4 covers.
-public struct SigV4Request: Sendable, Hashable {
-    public var method: String
-    /// The path exactly as it goes on the wire (already percent-encoded for
-    /// Lex; raw for the AWS test suite). The signer encodes it once more.
-    public var path: String
-    /// The raw query string, without `?`.
-    public var query: String
-    /// Must include `Host`.
-    public var headers: [HTTPHeader]
-
-    public init(method: String, path: String, query: String = "", headers: [HTTPHeader]) {
-        self.method = method
-        self.path = path
-        self.query = query
-        self.headers = headers
-    }
-
-    public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveEquals(name) }?.value
-    }
-
-    mutating func setHeader(_ name: String, _ value: String) {
-        headers.removeAll { $0.name.caseInsensitiveEquals(name) }
-        headers.append(HTTPHeader(name, value))
-    }
-}
-
 /// What the signature says about the body.
 public enum SigV4Payload: Sendable, Hashable {
     /// `X-Amz-Content-SHA256: UNSIGNED-PAYLOAD` is added and signed (Lex runtime
@@ -47,14 +9,22 @@ public enum SigV4Payload: Sendable, Hashable {
     case bytes([UInt8])
     /// A precomputed lower-case hex SHA-256 (or `UNSIGNED-PAYLOAD`) taken as is.
     case hash(String)
+    /// The opening request of an event stream (Lex V2 StartConversation,
+    /// Transcribe streaming): `X-Amz-Content-SHA256:
+    /// STREAMING-AWS4-HMAC-SHA256-EVENTS` is added and signed, and that
+    /// literal is the payload hash. The request's signature seeds the chained
+    /// event signatures (`SigV4EventSigner`).
+    case streamingEvents
 
     public static let unsignedPayloadLiteral = "UNSIGNED-PAYLOAD"
+    public static let streamingEventsLiteral = "STREAMING-AWS4-HMAC-SHA256-EVENTS"
 
     var hexHash: String {
         switch self {
         case .unsigned: return Self.unsignedPayloadLiteral
         case .bytes(let body): return Digest.hex(Digest.sha256(body))
         case .hash(let h): return h
+        case .streamingEvents: return Self.streamingEventsLiteral
         }
     }
 }
@@ -94,7 +64,8 @@ public struct SigV4Signer: Sendable {
     }
 
     /// Returns `request` with `X-Amz-Date`, `X-Amz-Security-Token` (when the
-    /// credentials carry one), `X-Amz-Content-SHA256` (unsigned payloads) and
+    /// credentials carry one), `X-Amz-Content-SHA256` (unsigned and streaming
+    /// payloads) and
     /// `Authorization` set. Existing copies of these headers are replaced.
     public func signed(_ request: SigV4Request, payload: SigV4Payload, date: Date = Date()) -> SigV4Request {
         signed(request, payload: payload, date: SigV4Date(date))
@@ -118,197 +89,11 @@ public struct SigV4Signer: Sendable {
         if let token = credentials.sessionToken {
             token.withRevealedValue { request.setHeader("X-Amz-Security-Token", $0) }
         }
-        if case .unsigned = payload {
-            request.setHeader("X-Amz-Content-SHA256", SigV4Payload.unsignedPayloadLiteral)
+        switch payload {
+        case .unsigned, .streamingEvents: request.setHeader("X-Amz-Content-SHA256", payload.hexHash)
+        case .bytes, .hash: break
         }
         return request
-    }
-
-    // MARK: Stage 1: canonical request
-
-    /// `METHOD \n CanonicalURI \n CanonicalQuery \n CanonicalHeaders \n SignedHeaders \n PayloadHash`
-    /// for a request as `prepared` returns it.
-    public func canonicalRequest(_ request: SigV4Request, payloadHash: String) -> String {
-        canonicalRequestAndSignedHeaders(request, payloadHash: payloadHash).0
-    }
-
-    /// `host;x-amz-date;...`: the lower-cased, sorted names that are signed.
-    public func signedHeaders(_ request: SigV4Request) -> String {
-        canonicalHeaders(request.headers).signed
-    }
-
-    func canonicalRequestAndSignedHeaders(_ request: SigV4Request, payloadHash: String) -> (String, String) {
-        var out = [UInt8]()
-        out.reserveCapacity(512)
-        out.append(contentsOf: request.method.uppercased().utf8)
-        out.append(0x0a)
-        // The canonical URI: the wire path, normalised (dot segments and empty
-        // segments removed) and URI-encoded once more. Because Lex (like every
-        // service but S3) is signed over the already-encoded path, a session id
-        // `abc:def` is `abc%3Adef` on the wire and `abc%253Adef` here: the
-        // path ends up encoded twice.
-        URIEncoding.encode(Self.normalizedPath(request.path).utf8, keepSlash: true, into: &out)
-        out.append(0x0a)
-        out.append(contentsOf: Self.canonicalQuery(request.query).utf8)
-        out.append(0x0a)
-        var signed = [UInt8]()
-        Self.appendCanonicalHeaders(request.headers, text: &out, signed: &signed)
-        out.append(0x0a)
-        out.append(contentsOf: signed)
-        out.append(0x0a)
-        out.append(contentsOf: payloadHash.utf8)
-        return (String(decoding: out, as: UTF8.self), String(decoding: signed, as: UTF8.self))
-    }
-
-    /// Lower-cased names, sorted; values trimmed with inner whitespace runs
-    /// collapsed to one space; repeated headers joined with `,` in order.
-    func canonicalHeaders(_ headers: [HTTPHeader]) -> (text: String, signed: String) {
-        var text = [UInt8](), signed = [UInt8]()
-        Self.appendCanonicalHeaders(headers, text: &text, signed: &signed)
-        return (String(decoding: text, as: UTF8.self), String(decoding: signed, as: UTF8.self))
-    }
-
-    /// Appends `name:value\n` lines to `text` and `name;name` to `signed`.
-    static func appendCanonicalHeaders(_ headers: [HTTPHeader], text: inout [UInt8], signed: inout [UInt8]) {
-        var entries: [(name: [UInt8], value: [UInt8], order: Int)] = []
-        entries.reserveCapacity(headers.count)
-        for (i, h) in headers.enumerated() {
-            var name = trimmedBytes(h.name)
-            for j in name.indices where name[j] >= 65 && name[j] <= 90 { name[j] += 32 }
-            if unsignedHeaderNames.contains(String(decoding: name, as: UTF8.self)) { continue }
-            entries.append((name, trimAllBytes(h.value), i))
-        }
-        // Stable: repeated names keep their order.
-        entries.sort { a, b in a.name == b.name ? a.order < b.order : a.name.lexicographicallyPrecedes(b.name) }
-        var previous: [UInt8]?
-        for entry in entries {
-            if let p = previous, p == entry.name {
-                text.append(UInt8(ascii: ","))
-            } else {
-                if previous != nil {
-                    text.append(0x0a)
-                    signed.append(UInt8(ascii: ";"))
-                }
-                text.append(contentsOf: entry.name)
-                text.append(UInt8(ascii: ":"))
-                signed.append(contentsOf: entry.name)
-                previous = entry.name
-            }
-            text.append(contentsOf: entry.value)
-        }
-        if previous != nil { text.append(0x0a) }
-    }
-
-    static func trimmedBytes(_ string: String) -> [UInt8] {
-        var string = string
-        return string.withUTF8 { buffer in
-            var start = 0, end = buffer.count
-            while start < end, isSpace(buffer[start]) { start += 1 }
-            while end > start, isSpace(buffer[end - 1]) { end -= 1 }
-            return Array(buffer[start..<end])
-        }
-    }
-
-    /// Trim, and collapse whitespace runs to one space.
-    static func trimAllBytes(_ string: String) -> [UInt8] {
-        var string = string
-        return string.withUTF8 { buffer in
-            var out = [UInt8]()
-            out.reserveCapacity(buffer.count)
-            var pendingSpace = false
-            for c in buffer {
-                if isSpace(c) {
-                    pendingSpace = !out.isEmpty
-                } else {
-                    if pendingSpace { out.append(0x20) }
-                    pendingSpace = false
-                    out.append(c)
-                }
-            }
-            return out
-        }
-    }
-
-    static func trimAll(_ value: String) -> String {
-        String(decoding: trimAllBytes(value), as: UTF8.self)
-    }
-
-    static func isSpace(_ c: UInt8) -> Bool {
-        c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d || c == 0x0b || c == 0x0c
-    }
-
-    /// RFC 3986 dot-segment removal plus removal of empty segments, as the
-    /// AWS suite's normalize-path cases and botocore do. Keeps a leading and
-    /// a trailing slash.
-    static func normalizedPath(_ path: String) -> String {
-        if path.isEmpty { return "/" }
-        if isNormalized(path) { return path }
-        var segments: [Substring] = []
-        for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
-            if segment == "." { continue }
-            if segment == ".." {
-                if !segments.isEmpty { segments.removeLast() }
-                continue
-            }
-            segments.append(segment)
-        }
-        let leading = path.hasPrefix("/") ? "/" : ""
-        let trailing = path.hasSuffix("/") && !segments.isEmpty ? "/" : ""
-        return leading + segments.joined(separator: "/") + trailing
-    }
-
-    /// True when `path` starts with `/` and has no empty, `.` or `..` segment
-    /// (the common case, checked without allocating).
-    static func isNormalized(_ path: String) -> Bool {
-        var segmentLength = 0
-        var dots = 0
-        var first = true
-        for c in path.utf8 {
-            if c == UInt8(ascii: "/") {
-                if first {
-                    first = false
-                } else if segmentLength == 0 || segmentLength == dots && dots <= 2 {
-                    return false
-                }
-                segmentLength = 0
-                dots = 0
-            } else {
-                if first { return false }
-                segmentLength += 1
-                if c == UInt8(ascii: ".") { dots += 1 }
-            }
-        }
-        // A trailing segment of "." or ".." needs normalising; a trailing "/" is kept.
-        return !(segmentLength > 0 && segmentLength == dots && dots <= 2)
-    }
-
-    /// Each `name=value` pair percent-decoded then encoded with the SigV4
-    /// rule, sorted by name then value (byte order), joined with `&`.
-    static func canonicalQuery(_ query: String) -> String {
-        if query.isEmpty { return "" }
-        var pairs: [([UInt8], [UInt8])] = []
-        for part in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let bytes = Array(part)
-            var name = [UInt8](), value = [UInt8]()
-            if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
-                URIEncoding.encode(URIEncoding.decode(Array(bytes[..<eq])), into: &name)
-                URIEncoding.encode(URIEncoding.decode(Array(bytes[(eq + 1)...])), into: &value)
-            } else {
-                URIEncoding.encode(URIEncoding.decode(bytes), into: &name)
-            }
-            pairs.append((name, value))
-        }
-        pairs.sort { a, b in
-            a.0 == b.0 ? a.1.lexicographicallyPrecedes(b.1) : a.0.lexicographicallyPrecedes(b.0)
-        }
-        var out = [UInt8]()
-        for (i, p) in pairs.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: "&")) }
-            out.append(contentsOf: p.0)
-            out.append(UInt8(ascii: "="))
-            out.append(contentsOf: p.1)
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: Stage 2: string to sign
@@ -347,84 +132,5 @@ public struct SigV4Signer: Sendable {
             let kService = Digest.hmacSHA256(key: kRegion, string: service)
             return Digest.hmacSHA256(key: kService, string: "aws4_request")
         }
-    }
-}
-
-/// Derived SigV4 signing keys, one per access key, secret, date, region and
-/// service (the secret is part of the key so a rotated secret under the same
-/// key id never reuses a stale key). Thread-safe; bounded (cleared when full).
-public final class SigningKeyCache: @unchecked Sendable {
-    struct Key: Hashable {
-        var accessKeyId: String
-        var secret: Secret
-        var dateStamp: String
-        var region: String
-        var service: String
-    }
-
-    public static let shared = SigningKeyCache()
-
-    private let lock = NSLock()
-    private var keys: [Key: [UInt8]] = [:]
-    private let capacity: Int
-    private var hitCount = 0
-    private var missCount = 0
-
-    public init(capacity: Int = 4096) {
-        self.capacity = max(1, capacity)
-    }
-
-    func key(for key: Key, derive: () -> [UInt8]) -> [UInt8] {
-        lock.lock()
-        if let cached = keys[key] {
-            hitCount += 1
-            lock.unlock()
-            return cached
-        }
-        missCount += 1
-        lock.unlock()
-        let derived = derive()
-        lock.lock()
-        if keys.count >= capacity { keys.removeAll(keepingCapacity: true) }
-        keys[key] = derived
-        lock.unlock()
-        return derived
-    }
-
-    /// (hits, misses) since creation.
-    public var statistics: (hits: Int, misses: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (hitCount, missCount)
-    }
-
-    public var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return keys.count
-    }
-}
-
-extension String {
-    func caseInsensitiveEquals(_ other: String) -> Bool {
-        let a = utf8, b = other.utf8
-        guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where x != y {
-            let lx = (x >= 65 && x <= 90) ? x + 32 : x
-            let ly = (y >= 65 && y <= 90) ? y + 32 : y
-            if lx != ly { return false }
-        }
-        return true
-    }
-
-    func trimmingASCIIWhitespace() -> String {
-        func ws(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d }
-        guard let first = utf8.first, let last = utf8.last, ws(first) || ws(last) else { return self }
-        let bytes = Array(utf8)
-        var start = 0, end = bytes.count
-        while start < end, ws(bytes[start]) { start += 1 }
-        while end > start, ws(bytes[end - 1]) { end -= 1 }
-        if start == 0 && end == bytes.count { return self }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }

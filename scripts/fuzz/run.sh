@@ -2,7 +2,8 @@
 # Builds and runs the libFuzzer targets over the WebSocketProtocol module (pure: no sockets):
 #   http       the HTTP request parser, the handshake and Base64
 #   websocket  the frame decoder/encoder and the connection state machine
-# Usage: scripts/fuzz/run.sh [http|websocket ...]   (default: both)
+#   eventstream  the Lex module's event stream decoder, StartConversation events, event signatures
+# Usage: scripts/fuzz/run.sh [http|websocket|eventstream ...]   (default: all three)
 # FUZZ_SECONDS (default 60) per target; FUZZ_JOBS (default 1) parallel workers per target.
 # Binaries go to fuzz/bin, the growing corpora to fuzz/corpus-<target> (seeded from
 # fuzz/seeds-<target>), crash reproducers to fuzz/out/<target>.
@@ -15,9 +16,14 @@ SWIFTC="${SWIFTC:-$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)}"
 CLANG="${CLANG:-$(dirname "$SWIFTC")/clang}"
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
 JOBS="${FUZZ_JOBS:-1}"
-TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(http websocket)
+TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(http websocket eventstream)
 
 PURE_FILES=(Sources/WebSocketProtocol/*.swift)
+# The Lex module also drives curl: only its pure event stream and signing files.
+LEX_PURE=(EventStreamMessage EventStreamEncoder EventStreamDecoder EventJSON StartConversationTypes StartConversationInputEvents
+          StartConversationOutputEvents SigV4EventSigner SigV4EventVerifier SigV4Signer SigV4Request
+          SigV4CanonicalRequest SigningKeyCache SigV4Date Digest Secret URIEncoding)
+LEX_FILES=(); for f in "${LEX_PURE[@]}"; do LEX_FILES+=("Sources/Lex/$f.swift"); done
 
 mkdir -p fuzz/bin/include/COpenSSL fuzz/out
 # COpenSSL has no module map of its own (SwiftPM writes one); write one for swiftc.
@@ -28,17 +34,26 @@ module COpenSSL {
     export *
 }
 MAP
+mkdir -p fuzz/bin/include/CZlib
+cat > fuzz/bin/include/CZlib/module.modulemap <<MAP
+module CZlib {
+    header "$PWD/Sources/CZlib/include/CZlib.h"
+    link "z"
+    export *
+}
+MAP
 "$CLANG" -O2 -c Sources/COpenSSL/shim.c -I Sources/COpenSSL/include -o fuzz/bin/copenssl-shim.o
 
-declare -A HARNESS=([http]=fuzz/FuzzHTTP.swift [websocket]=fuzz/FuzzWebSocket.swift)
-declare -A MAXLEN=([http]=4096 [websocket]=8192)
+declare -A HARNESS=([http]=fuzz/FuzzHTTP.swift [websocket]=fuzz/FuzzWebSocket.swift [eventstream]=fuzz/FuzzEventStream.swift)
+declare -A MAXLEN=([http]=4096 [websocket]=8192 [eventstream]=8192)
 
 for t in "${TARGETS[@]}"; do
   [ -n "${HARNESS[$t]:-}" ] || { echo "fuzz: unknown target $t"; exit 2; }
   echo "== building fuzz/bin/fuzz-$t"; rm -f "fuzz/bin/fuzz-$t"
+  files=("${PURE_FILES[@]}"); [ "$t" != eventstream ] || files=("${LEX_FILES[@]}")
   "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 \
     -module-name "Fuzz_$t" -I fuzz/bin/include \
-    "${PURE_FILES[@]}" "${HARNESS[$t]}" fuzz/bin/copenssl-shim.o -lcrypto \
+    "${files[@]}" "${HARNESS[$t]}" fuzz/bin/copenssl-shim.o -lcrypto -lz \
     -o "fuzz/bin/fuzz-$t" 2>&1 | { grep -v "ld.gold: warning: Cannot export local symbol '__asan" || true; }
   [ -x "fuzz/bin/fuzz-$t" ] || { echo "fuzz: build of $t failed"; exit 1; }
 done
