@@ -13,7 +13,7 @@ final class CallEnvironment: @unchecked Sendable {
     let metrics: ConnectorMetrics
     let pacer: Pacer
     let recorder: DebugRecorder?
-    private let prompt: FallbackPrompt?
+    let prompt: FallbackPrompt?
 
     init(config: LexmoConfiguration, lexClient: LexClient, metrics: ConnectorMetrics, pacer: Pacer, recorder: DebugRecorder?, prompt: FallbackPrompt?) {
         self.config = config
@@ -23,9 +23,6 @@ final class CallEnvironment: @unchecked Sendable {
         self.recorder = recorder
         self.prompt = prompt
     }
-
-    /// The fallback prompt as PCM bytes at `rate`, if one is configured.
-    func fallbackPrompt(rate: Int) -> [UInt8]? { prompt?.pcm(rate: rate) }
 }
 
 /// The `[call] fallback_prompt` WAV, converted once per call rate.
