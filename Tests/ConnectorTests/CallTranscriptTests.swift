@@ -194,4 +194,31 @@ import Testing
         #expect(call.lexCompleted(.success(CallTranscript.turn())) == ["event lex_turn"])
         #expect(call.run(ms: 40).compacted == ["frame", "event playback_finished"])
     }
+
+    /// A whole recorded conversation at each call rate: one Lex request per spoken utterance
+    /// at the Lex rate, and every reply frame of the exact size and count.
+    @Test(arguments: [("speech16-clean.wav", 16000, 3), ("speech16-clean.wav", 24000, 3), ("speech8-clean.wav", 8000, 5)])
+    func aWholeConversationAtEachRate(fixture: String, rate: Int, utterances: Int) throws {
+        var (pcm, fixtureRate) = try Fixture.pcm(fixture)
+        if fixtureRate != rate { pcm = try Fixture.resample(pcm, from: fixtureRate, to: rate) }
+        var call = CallTranscript(rate: rate)
+        _ = call.start(["barge_in": false])
+        let frameBytes = rate / 50 * 2
+        var requests: [String] = []
+        var frames = 0
+        for offset in stride(from: 0, to: pcm.count + 50 * frameBytes, by: frameBytes) {
+            let lines = offset < pcm.count ? call.run(ms: 20, pcm: Array(pcm[offset..<min(offset + frameBytes, pcm.count)])) : call.run(ms: 20, silence: true)
+            frames += lines.frames
+            for request in lines where request.hasPrefix("lex ") {
+                requests.append(request)
+                frames += call.lexReply(ms: 480).frames
+            }
+        }
+        frames += call.run(ms: 2000, silence: true).frames
+        #expect(requests == Array(repeating: "lex audio \(rate == 8000 ? 8000 : 16000)", count: utterances))
+        #expect(frames == utterances * 24, "480 ms of reply is 24 frames at any rate")
+        #expect(call.all.allSatisfy { if case .sendFrame(let f) = $0 { f.count == frameBytes } else { true } })
+        #expect(call.eventNames.filter { $0 == "utterance" }.count == utterances)
+        #expect(call.eventNames.filter { $0 == "lex_turn" }.count == utterances)
+    }
 }
