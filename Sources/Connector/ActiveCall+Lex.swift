@@ -7,7 +7,7 @@ extension ActiveCall {
     // MARK: - Turns
 
     /// A caller input for Lex: sent now when no turn is open, else queued behind it.
-    mutating func enqueue(_ input: LexInput, origin: TurnOrigin, at now: Instant, _ actions: inout [CallAction]) {
+    func enqueue(_ input: LexInput, origin: TurnOrigin, at now: Instant, _ actions: inout [CallAction]) {
         let entry = TurnQueue.Entry(input: input, origin: origin, queuedAt: now)
         switch lex {
         case .idle:
@@ -24,7 +24,7 @@ extension ActiveCall {
         }
     }
 
-    private mutating func send(_ entry: TurnQueue.Entry, queue: TurnQueue, at now: Instant, _ actions: inout [CallAction]) {
+    private func send(_ entry: TurnQueue.Entry, queue: TurnQueue, at now: Instant, _ actions: inout [CallAction]) {
         let speechEnded = entry.origin == .speech && now - entry.queuedAt < .milliseconds(1) ? entry.queuedAt : nil
         lex = .awaiting(Turn(origin: entry.origin, sentAt: now, speechEndedAt: speechEnded), queue: queue)
         turnFirstFrameAt = nil
@@ -34,7 +34,7 @@ extension ActiveCall {
         actions.append(.sendToLex(entry.input, sessionAttributes: sessionAttributes))
     }
 
-    mutating func lexAudio(_ chunk: [UInt8], at now: Instant, _ actions: inout [CallAction]) {
+    func lexAudio(_ chunk: [UInt8], at now: Instant, _ actions: inout [CallAction]) {
         guard case .awaiting(let turn, _) = lex else { preconditionFailure("Lex reply audio with no turn open") }
         guard !turn.discarding else { return }
         if settings.recording { replyRecord += chunk }
@@ -43,7 +43,7 @@ extension ActiveCall {
         startPlaybackIfReady(at: now, &actions)
     }
 
-    mutating func lexCompleted(_ result: Result<LexTurn, LexError>, at now: Instant, _ actions: inout [CallAction]) {
+    func lexCompleted(_ result: Result<LexTurn, LexError>, at now: Instant, _ actions: inout [CallAction]) {
         guard case .awaiting(let turn, let queue) = lex else { preconditionFailure("Lex completion with no turn open") }
         lex = queue.isEmpty ? .idle : .between(queue)
         let elapsed = now - turn.sentAt
@@ -117,7 +117,7 @@ extension ActiveCall {
 
     // MARK: - Playback
 
-    private mutating func startPlaybackIfReady(at now: Instant, _ actions: inout [CallAction]) {
+    private func startPlaybackIfReady(at now: Instant, _ actions: inout [CallAction]) {
         guard pacing == nil, playback.availableFrames > 0 else { return }
         if turnFirstFrameAt == nil { turnFirstFrameAt = now }
         let paced = PacedPlayback.begin(at: now, lastTick: lastTick)
@@ -128,7 +128,7 @@ extension ActiveCall {
 
     /// Sends the frames due by `now` (`PacedPlayback`); at the end of the audio, playback
     /// finishes, or, when Lex is slower than real time, waits silent for more.
-    mutating func sendDueFrames(at now: Instant, _ actions: inout [CallAction]) {
+    func sendDueFrames(at now: Instant, _ actions: inout [CallAction]) {
         guard var paced = pacing else { return }
         let due = paced.due(at: now)
         pendingFramesLate += due.late
@@ -147,7 +147,7 @@ extension ActiveCall {
     }
 
     /// The audio queued so far has played; close now if the conversation is over.
-    private mutating func playbackFinished(_ actions: inout [CallAction]) {
+    private func playbackFinished(_ actions: inout [CallAction]) {
         if let paced = pacing {
             pacing = nil
             stats.framesPlayed += paced.framesSent

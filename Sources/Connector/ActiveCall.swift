@@ -5,9 +5,11 @@ import WebSocketServer
 
 /// The state of a call once its settings are known: the caller's side (audio, DTMF), the Lex
 /// side and the playback side. Part of `CallStateMachine`, which owns it and hands each input
-/// to it; pure like it. A method that decides the call ends sets `ending`, after which the
+/// to it; pure like it (no clock, no I/O). A class, so that the machine's 100 inputs a second
+/// mutate it in place rather than copy its thirty fields in and out of the state enum; only
+/// the machine holds it. A method that decides the call ends sets `ending`, after which the
 /// input does nothing more and the machine ends the call.
-struct ActiveCall {
+final class ActiveCall {
     /// The Lex side: no turn open, or one open with the inputs waiting behind it.
     enum LexSide {
         case idle
@@ -76,13 +78,13 @@ struct ActiveCall {
     }
 
     /// The call just started: the welcome text goes to Lex first.
-    mutating func begin(at now: Instant, _ actions: inout [CallAction]) {
+    func begin(at now: Instant, _ actions: inout [CallAction]) {
         if let welcome = settings.welcomeText { enqueue(.text(welcome), origin: .welcome, at: now, &actions) }
     }
 
     // MARK: - The caller
 
-    mutating func receiveAudio(_ data: [UInt8], at now: Instant, _ actions: inout [CallAction]) {
+    func receiveAudio(_ data: [UInt8], at now: Instant, _ actions: inout [CallAction]) {
         guard inbound.accepts(byteCount: data.count) else {
             actions.append(.count(.badInput(.audioFrameSize)))
             return fail(.unsupportedData, "invalid audio frame of \(data.count) bytes: expected \(settings.frameBytes) (16-bit PCM, 20 ms)", &actions)
@@ -97,7 +99,7 @@ struct ActiveCall {
         }
     }
 
-    private mutating func segment(_ event: UtteranceSegmenter.Event, at now: Instant, _ actions: inout [CallAction]) {
+    private func segment(_ event: UtteranceSegmenter.Event, at now: Instant, _ actions: inout [CallAction]) {
         switch event {
         case .speechStarted:
             if (pacing != nil || replyStreaming) && settings.bargeIn { bargeIn(&actions) }
@@ -117,7 +119,7 @@ struct ActiveCall {
 
     /// The caller talks over a reply: drop what is queued here and at Vonage, and the rest of
     /// the open turn's reply.
-    private mutating func bargeIn(_ actions: inout [CallAction]) {
+    private func bargeIn(_ actions: inout [CallAction]) {
         stats.bargeIns += 1
         if case .awaiting(var turn, let queue) = lex {
             turn.discarding = true
@@ -133,7 +135,7 @@ struct ActiveCall {
         actions.append(.emit(.playbackInterrupted(PlaybackInterrupted(remainingMs: queuedMs))))
     }
 
-    mutating func receiveText(_ text: String, at now: Instant, _ actions: inout [CallAction]) {
+    func receiveText(_ text: String, at now: Instant, _ actions: inout [CallAction]) {
         guard let event = VonageEvent.parse(text) else {
             actions.append(.count(.badInput(.textMessage)))
             actions.append(.log(.info, "ignored a text message that is not a Vonage event"))
@@ -158,14 +160,14 @@ struct ActiveCall {
         }
     }
 
-    private mutating func sendDTMF(_ digits: String, at now: Instant, _ actions: inout [CallAction]) {
+    private func sendDTMF(_ digits: String, at now: Instant, _ actions: inout [CallAction]) {
         actions.append(.log(.info, "dtmf input", ["digits": "\(digits.count)"]))
         enqueue(.text(digits), origin: .dtmf, at: now, &actions)
     }
 
     // MARK: - Time
 
-    mutating func tick(at now: Instant, _ actions: inout [CallAction]) {
+    func tick(at now: Instant, _ actions: inout [CallAction]) {
         lastTick = now
         if pacing != nil { sendDueFrames(at: now, &actions) }
         if ending != nil { return }
@@ -180,7 +182,7 @@ struct ActiveCall {
         }
     }
 
-    mutating func flushCounters(_ actions: inout [CallAction]) {
+    func flushCounters(_ actions: inout [CallAction]) {
         if pendingFramesPlayed > 0 { actions.append(.count(.framesPlayed(pendingFramesPlayed))); pendingFramesPlayed = 0 }
         if pendingFramesLate > 0 { actions.append(.count(.framesLate(pendingFramesLate))); pendingFramesLate = 0 }
         if pendingFramesReceived > 0 { actions.append(.count(.framesReceived(pendingFramesReceived))); pendingFramesReceived = 0 }
@@ -189,18 +191,18 @@ struct ActiveCall {
     // MARK: - Ending
 
     /// Sends an error event as text, then closes with `code`.
-    mutating func fail(_ code: WebSocketCloseCode, _ reason: String, _ actions: inout [CallAction]) {
+    func fail(_ code: WebSocketCloseCode, _ reason: String, _ actions: inout [CallAction]) {
         actions.append(.log(.warning, "closing call: \(reason)", ["code": "\(code.rawValue)"]))
         actions.append(.sendText(CallEnd.errorMessage(reason)))
         close(code, reason)
     }
 
-    mutating func close(_ code: WebSocketCloseCode, _ reason: String) {
+    func close(_ code: WebSocketCloseCode, _ reason: String) {
         if ending == nil { ending = CallEnd(code: code, reason: reason, byPeer: false, closeSocket: true) }
     }
 
     /// The call is over: cancel Lex, count, log and report it.
-    mutating func end(_ end: CallEnd, at now: Instant, _ actions: inout [CallAction]) {
+    func end(_ end: CallEnd, at now: Instant, _ actions: inout [CallAction]) {
         if case .awaiting = lex { actions.append(.cancelLex) }
         lex = .idle
         flushCounters(&actions)

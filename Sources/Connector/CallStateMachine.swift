@@ -35,8 +35,8 @@ struct CallContext: Sendable {
 ///   clears it; `nexmo-close` or a final dialog state closes the call once it is silent and
 ///   Lex is idle.
 ///
-/// Inputs that cannot happen (Lex audio with no turn open, any input while an input is being
-/// handled) are a precondition failure; inputs after the end are ignored.
+/// Inputs that cannot happen (Lex input before the start or with no turn open) are a
+/// precondition failure; inputs after the end are ignored.
 struct CallStateMachine {
     enum State {
         /// Before a valid start message: audio is held (at most `HeldAudio.limit` bytes)
@@ -44,8 +44,6 @@ struct CallStateMachine {
         case awaitingStart(HeldAudio, deadline: Instant)
         case active(ActiveCall)
         case ended
-        /// Only while an input is being handled (so the active call is not copied).
-        case modifying
     }
 
     let context: CallContext
@@ -88,14 +86,11 @@ struct CallStateMachine {
             case .success(let parameters):
                 start(parameters, held: held, at: now)
             }
-        case .active(var call):
-            state = .modifying
+        case .active(let call):
             call.receiveText(text, at: now, &actions)
             settle(call, at: now)
         case .ended:
             return
-        case .modifying:
-            preconditionFailure("CallStateMachine input while handling another")
         }
     }
 
@@ -103,17 +98,14 @@ struct CallStateMachine {
     mutating func receiveAudio(_ data: [UInt8], at now: Instant) {
         switch state {
         case .awaitingStart(var held, let deadline):
-            state = .modifying
+            state = .ended  // (for a moment: so that `held` is not shared, and appending does not copy it)
             held.append(data)
             state = .awaitingStart(held, deadline: deadline)
-        case .active(var call):
-            state = .modifying
+        case .active(let call):
             call.receiveAudio(data, at: now, &actions)
             settle(call, at: now)
         case .ended:
             return
-        case .modifying:
-            preconditionFailure("CallStateMachine input while handling another")
         }
     }
 
@@ -125,27 +117,23 @@ struct CallStateMachine {
             guard now >= deadline else { return }
             actions.append(.count(.badInput(.startTimeout)))
             failBeforeStart(.policyViolation, "no valid start message within \(context.configuration.call.startTimeoutMs) ms")
-        case .active(var call):
-            state = .modifying
+        case .active(let call):
             call.tick(at: now, &actions)
             settle(call, at: now)
         case .ended:
             return
-        case .modifying:
-            preconditionFailure("CallStateMachine input while handling another")
         }
     }
 
     /// The next bytes of the open turn's reply audio (16 kHz 16-bit LE PCM).
     mutating func lexAudio(_ chunk: [UInt8], at now: Instant) {
         switch state {
-        case .active(var call):
-            state = .modifying
+        case .active(let call):
             call.lexAudio(chunk, at: now, &actions)
             settle(call, at: now)
         case .ended:
             return
-        case .awaitingStart, .modifying:
+        case .awaitingStart:
             preconditionFailure("Lex audio before the call started")
         }
     }
@@ -153,13 +141,12 @@ struct CallStateMachine {
     /// The open turn completed: Lex's turn (its audio already came through `lexAudio`) or why not.
     mutating func lexCompleted(_ result: Result<LexTurn, LexError>, at now: Instant) {
         switch state {
-        case .active(var call):
-            state = .modifying
+        case .active(let call):
             call.lexCompleted(result, at: now, &actions)
             settle(call, at: now)
         case .ended:
             return
-        case .awaitingStart, .modifying:
+        case .awaitingStart:
             preconditionFailure("Lex completion before the call started")
         }
     }
@@ -171,12 +158,9 @@ struct CallStateMachine {
         case .awaitingStart:
             endBeforeStart(code, reason)
         case .active(let call):
-            state = .modifying
             finish(call, CallEnd(code: code, reason: reason, byPeer: byPeer, closeSocket: false), at: now)
         case .ended:
             return
-        case .modifying:
-            preconditionFailure("CallStateMachine input while handling another")
         }
     }
 
@@ -191,7 +175,7 @@ struct CallStateMachine {
             actions.append(.count(.badInput(.credentials)))
             return failBeforeStart(.policyViolation, "invalid start message: \(error)")
         }
-        var call: ActiveCall
+        let call: ActiveCall
         do {
             call = try ActiveCall(settings: settings, api: context.route.api, startedAt: now, lastTick: lastTick,
                                   fallbackPrompt: context.fallbackPrompt?.pcm(rate: settings.sampleRate))
@@ -199,7 +183,6 @@ struct CallStateMachine {
             actions.append(.count(.badInput(.startParameters)))
             return failBeforeStart(.policyViolation, "invalid start message: \(error)")
         }
-        state = .modifying
         actions.append(.started(settings))
         actions.append(.log(.info, "call started", ["params": "\(settings)"]))
         actions.append(.sendText("ok"))
@@ -221,7 +204,6 @@ struct CallStateMachine {
     }
 
     private mutating func finish(_ call: ActiveCall, _ end: CallEnd, at now: Instant) {
-        var call = call
         if end.closeSocket { actions.append(.close(end.code, reason: end.reason)) }
         call.end(end, at: now, &actions)
         actions.append(.release)
