@@ -131,7 +131,7 @@ extension ActiveCall {
     func sendDueFrames(at now: Instant, _ actions: inout [CallAction]) {
         guard var paced = pacing else { return }
         let due = paced.due(at: now)
-        pendingFramesLate += due.late
+        pending.late += due.late
         for _ in 0..<due.frames {
             guard let frame = playback.nextFrame() else {
                 pacing = paced
@@ -140,7 +140,7 @@ extension ActiveCall {
             }
             actions.append(.sendFrame(frame))
             paced.didSend()
-            pendingFramesPlayed += 1
+            pending.played += 1
         }
         pacing = paced
         if playback.availableFrames == 0 && !replyStreaming && playback.queuedBytes == 0 { playbackFinished(&actions) }

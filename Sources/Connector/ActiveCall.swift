@@ -55,15 +55,20 @@ final class ActiveCall {
     /// The open turn's reply as Lex sent it, for `[debug] record_dir`.
     var replyRecord: [UInt8] = []
     var stats = CallStatistics()
-    /// Counted since the last tick, counted on the next (not once per frame).
-    var pendingFramesPlayed = 0
-    var pendingFramesLate = 0
-    var pendingFramesReceived = 0
+    /// Frames counted since the last tick, for the metrics (counted per tick, not per frame).
+    var pending = FrameCounts()
     private var segmentEvents: [UtteranceSegmenter.Event] = []
     /// Set when this input ends the call.
     private(set) var ending: CallEnd?
 
-    init(settings: CallSettings, api: String, startedAt: Instant, lastTick: Instant?, fallbackPrompt: [UInt8]?) throws {
+    /// Frames sent, late and received.
+    struct FrameCounts: Sendable, Equatable {
+        var played = 0
+        var late = 0
+        var received = 0
+    }
+
+    init(settings: CallSettings, api: String, startedAt: Instant, lastTick: Instant?, fallbackPrompt: [UInt8]?) throws(CallAudioError) {
         self.settings = settings
         self.api = api
         self.startedAt = startedAt
@@ -90,7 +95,7 @@ final class ActiveCall {
             return fail(.unsupportedData, "invalid audio frame of \(data.count) bytes: expected \(settings.frameBytes) (16-bit PCM, 20 ms)", &actions)
         }
         lastInbound = now
-        pendingFramesReceived += 1
+        pending.received += 1
         if let error = inbound.receive(data, events: &segmentEvents) {
             actions.append(.log(.error, "segmenter rejected a frame: \(error)"))
         }
@@ -183,9 +188,10 @@ final class ActiveCall {
     }
 
     func flushCounters(_ actions: inout [CallAction]) {
-        if pendingFramesPlayed > 0 { actions.append(.count(.framesPlayed(pendingFramesPlayed))); pendingFramesPlayed = 0 }
-        if pendingFramesLate > 0 { actions.append(.count(.framesLate(pendingFramesLate))); pendingFramesLate = 0 }
-        if pendingFramesReceived > 0 { actions.append(.count(.framesReceived(pendingFramesReceived))); pendingFramesReceived = 0 }
+        if pending.played > 0 { actions.append(.count(.framesPlayed(pending.played))) }
+        if pending.late > 0 { actions.append(.count(.framesLate(pending.late))) }
+        if pending.received > 0 { actions.append(.count(.framesReceived(pending.received))) }
+        pending = FrameCounts()
     }
 
     // MARK: - Ending

@@ -13,11 +13,15 @@ struct InboundAudio {
     private var carry: [UInt8] = []
     private var resampled: [Int16] = []
 
-    init(settings: CallSettings) throws {
+    init(settings: CallSettings) throws(CallAudioError) {
         frameBytes = settings.frameBytes
         vadFrame = settings.lexRate / 50
-        segmenter = try UtteranceSegmenter(sampleRate: settings.lexRate, configuration: settings.segmenter)
-        resampler = try settings.resampling.inbound.map { try Resampler(from: $0.from, to: $0.to) }
+        do {
+            segmenter = try UtteranceSegmenter(sampleRate: settings.lexRate, configuration: settings.segmenter)
+        } catch {
+            throw .segmenter(error)
+        }
+        resampler = try CallAudioError.resampler(settings.resampling.inbound)
     }
 
     /// Whether `count` bytes is an audio message this call takes: whole 16-bit samples, not
@@ -68,8 +72,8 @@ struct ReplyAudio {
     /// Bytes still to drop at the start of the current reply.
     private var skipBytes = 0
 
-    init(settings: CallSettings) throws {
-        resampler = try settings.resampling.reply.map { try Resampler(from: $0.from, to: $0.to) }
+    init(settings: CallSettings) throws(CallAudioError) {
+        resampler = try CallAudioError.resampler(settings.resampling.reply)
     }
 
     /// A new reply begins: forget the last one's filter state.
@@ -98,5 +102,25 @@ struct ReplyAudio {
         }
         playback.append(bytes[skipBytes...])
         skipBytes = 0
+    }
+}
+
+/// Why a call's audio path cannot be built from its settings (the start message's VAD
+/// parameters, or a rate the resampler refuses): the call is refused with 1008.
+enum CallAudioError: Error, Equatable, Sendable, CustomStringConvertible {
+    case segmenter(UtteranceSegmenter.Error)
+    case resampler(Resampler.Error)
+
+    var description: String {
+        switch self {
+        case .segmenter(let e): "\(e)"
+        case .resampler(let e): "\(e)"
+        }
+    }
+
+    /// A resampler for `plan` (from, to rates), or nil when there is none to make.
+    static func resampler(_ plan: (from: Int, to: Int)?) throws(CallAudioError) -> Resampler? {
+        guard let plan else { return nil }
+        do { return try Resampler(from: plan.from, to: plan.to) } catch { throw .resampler(error) }
     }
 }

@@ -18,7 +18,7 @@ final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate
     private let principal: Principal?
     private weak var connection: WebSocketConnection?
     private var machine: CallStateMachine
-    private var conversation: TurnBasedConversation?
+    private var conversation: (any LexConversation)?
     private var events: EventSink?
     private var pacerRegistered = false
     /// Set while `run()` works through the actions (an action may lead back to an input).
@@ -35,6 +35,7 @@ final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate
         var l = logger
         l[metadataKey: "call"] = "\(id)"
         self.logger = l
+        // The start timeout counts from here, the upgrade (microseconds before the open).
         machine = CallStateMachine(
             context: CallContext(route: route, principal: principal, credentialStore: settings.credentials,
                                  configuration: settings.config, fallbackPrompt: env.prompt, recording: env.recorder != nil),
@@ -48,7 +49,6 @@ final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate
     func webSocketDidOpen(_ connection: WebSocketConnection) {
         self.connection = connection
         connection.setLogMetadata("call", id)
-        machine = CallStateMachine(context: machine.context, openedAt: Self.now())
         env.pacer.add(self)
         pacerRegistered = true
         logger.info("call connected", metadata: ["api": "\(route.api)", "session": "\(route.sessionId)", "peer": "\(connection.remoteAddress)"])
