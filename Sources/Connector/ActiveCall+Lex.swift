@@ -39,7 +39,11 @@ extension ActiveCall {
         guard !turn.discarding else { return }
         if settings.recording { replyRecord += chunk }
         reply.append(chunk, to: &playback)
-        replyStreaming = true
+        switch output {
+        case .silent: output = .buffering
+        case .playing(let p, streaming: false): output = .playing(p, streaming: true)
+        case .buffering, .playing: break
+        }
         startPlaybackIfReady(at: now, &actions)
     }
 
@@ -67,7 +71,7 @@ extension ActiveCall {
             if !turn.discarding {
                 reply.finish(to: &playback)
                 playback.finish()
-                replyStreaming = false
+                replyComplete()
                 startPlaybackIfReady(at: now, &actions)
             }
             recordReactionTimes(t.transfer, turn, &actions)
@@ -87,14 +91,14 @@ extension ActiveCall {
             actions.append(.count(.error(.lex)))
             actions.append(.log(.error, "lex request failed: \(error)"))
             actions.append(.emit(.error(CallError(kind: "lex", message: "\(error)", retryable: error.isRetryable))))
-            if let prompt = fallbackPrompt, pacing == nil {
+            if let prompt = fallbackPrompt, !output.isPlaying {
                 playback.append(prompt)
                 playback.finish()
-                replyStreaming = false
+                replyComplete()
                 startPlaybackIfReady(at: now, &actions)
             }
         }
-        if !replyStreaming && pacing == nil && playback.availableFrames == 0 { playbackFinished(&actions) }
+        if output == .silent && playback.availableFrames == 0 { playbackFinished(&actions) }
         if case .between(var waiting) = lex {
             lex = .idle
             if ending == nil, let next = waiting.popFirst() { send(next, queue: waiting, at: now, &actions) }
@@ -118,10 +122,10 @@ extension ActiveCall {
     // MARK: - Playback
 
     private func startPlaybackIfReady(at now: Instant, _ actions: inout [CallAction]) {
-        guard pacing == nil, playback.availableFrames > 0 else { return }
+        guard !output.isPlaying, playback.availableFrames > 0 else { return }
         if turnFirstFrameAt == nil { turnFirstFrameAt = now }
         let paced = PacedPlayback.begin(at: now, lastTick: lastTick)
-        pacing = paced
+        output = .playing(paced, streaming: output == .buffering)
         actions.append(.emit(.playbackStarted(PlaybackStarted())))
         sendDueFrames(at: paced.start, &actions)
     }
@@ -129,30 +133,46 @@ extension ActiveCall {
     /// Sends the frames due by `now` (`PacedPlayback`); at the end of the audio, playback
     /// finishes, or, when Lex is slower than real time, waits silent for more.
     func sendDueFrames(at now: Instant, _ actions: inout [CallAction]) {
-        guard var paced = pacing else { return }
+        guard case .playing(var paced, let streaming) = output else { return }
         let due = paced.due(at: now)
         pending.late += due.late
         for _ in 0..<due.frames {
             guard let frame = playback.nextFrame() else {
-                pacing = paced
-                if replyStreaming { pacing = nil } else { playbackFinished(&actions) }
+                output = .playing(paced, streaming: streaming)
+                if streaming { output = .buffering } else { playbackFinished(&actions) }
                 return
             }
             actions.append(.sendFrame(frame))
             paced.didSend()
             pending.played += 1
         }
-        pacing = paced
-        if playback.availableFrames == 0 && !replyStreaming && playback.queuedBytes == 0 { playbackFinished(&actions) }
+        output = .playing(paced, streaming: streaming)
+        if playback.availableFrames == 0 && !streaming && playback.queuedBytes == 0 { playbackFinished(&actions) }
     }
 
     /// The audio queued so far has played; close now if the conversation is over.
     private func playbackFinished(_ actions: inout [CallAction]) {
-        if let paced = pacing {
-            pacing = nil
+        if case .playing(let paced, _) = output {
+            output = .silent
             stats.framesPlayed += paced.framesSent
             actions.append(.emit(.playbackFinished(PlaybackFinished(frames: paced.framesSent))))
         }
         if closeAfterPlayback, case .idle = lex { close(.normal, "conversation ended") }
+    }
+
+    /// The reply stream is complete: what it left plays out, or nothing streams any more.
+    private func replyComplete() {
+        switch output {
+        case .buffering: output = .silent
+        case .playing(let p, streaming: true): output = .playing(p, streaming: false)
+        case .silent, .playing: break
+        }
+    }
+}
+
+extension ActiveCall.Output {
+    var isPlaying: Bool {
+        if case .playing = self { return true }
+        return false
     }
 }

@@ -39,10 +39,7 @@ final class ActiveCall {
     var reply: ReplyAudio
     var lex: LexSide = .idle
     var playback: PlaybackBuffer
-    /// Set while frames play (nil: silent).
-    var pacing: PacedPlayback?
-    /// A kept reply is streaming into `playback` (its first audio came, its completion not yet).
-    var replyStreaming = false
+    var output: Output = .silent
     /// `nexmo-close` or a final dialog state: close once silent with Lex idle.
     var closeAfterPlayback = false
     var dtmf: DTMFCollector
@@ -60,6 +57,17 @@ final class ActiveCall {
     private var segmentEvents: [UtteranceSegmenter.Event] = []
     /// Set when this input ends the call.
     private(set) var ending: CallEnd?
+
+    /// The playback side.
+    enum Output: Equatable {
+        /// Nothing plays and no reply streams in.
+        case silent
+        /// A reply streams in (its first audio came, its completion not yet) but nothing plays:
+        /// less than a frame so far, or Lex is slower than real time and the frames ran out.
+        case buffering
+        /// Frames go out on the ticks; `streaming`: the reply is still coming in.
+        case playing(PacedPlayback, streaming: Bool)
+    }
 
     /// Frames sent, late and received.
     struct FrameCounts: Sendable, Equatable {
@@ -107,7 +115,7 @@ final class ActiveCall {
     private func segment(_ event: UtteranceSegmenter.Event, at now: Instant, _ actions: inout [CallAction]) {
         switch event {
         case .speechStarted:
-            if (pacing != nil || replyStreaming) && settings.bargeIn { bargeIn(&actions) }
+            if output != .silent && settings.bargeIn { bargeIn(&actions) }
         case .utteranceEnded(let u):
             stats.utterances += 1
             let reason: CallMetric.UtteranceOutcome = u.reason == .maximumLength ? .maximumLength : .silence
@@ -132,8 +140,7 @@ final class ActiveCall {
         }
         let queuedMs = playback.queuedBytes * 1000 / (settings.sampleRate * 2)
         playback.clear()
-        pacing = nil
-        replyStreaming = false
+        output = .silent
         closeAfterPlayback = false
         actions.append(.sendText(#"{"action":"clear"}"#))
         actions.append(.log(.info, "barge-in: playback stopped", ["dropped_ms": "\(queuedMs)"]))
@@ -174,7 +181,7 @@ final class ActiveCall {
 
     func tick(at now: Instant, _ actions: inout [CallAction]) {
         lastTick = now
-        if pacing != nil { sendDueFrames(at: now, &actions) }
+        if case .playing = output { sendDueFrames(at: now, &actions) }
         if ending != nil { return }
         if let digits = dtmf.expire(at: now) { sendDTMF(digits, at: now, &actions) }
         flushCounters(&actions)
@@ -212,8 +219,8 @@ final class ActiveCall {
         if case .awaiting = lex { actions.append(.cancelLex) }
         lex = .idle
         flushCounters(&actions)
-        if let p = pacing { stats.framesPlayed += p.framesSent }
-        pacing = nil
+        if case .playing(let p, _) = output { stats.framesPlayed += p.framesSent }
+        output = .silent
         let duration = now - startedAt
         actions.append(.log(.info, "call ended", [
             "code": "\(end.code.rawValue)", "reason": "\(end.reason)", "by_peer": "\(end.byPeer)",

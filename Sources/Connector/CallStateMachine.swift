@@ -26,14 +26,19 @@ struct CallContext: Sendable {
 ///           └────────────────────────────────────────────────────────────────────┘
 ///
 /// `active` has two sides that run at the same time (the caller may speak while Lex answers
-/// and while a reply plays), each a state of its own in `ActiveCall`:
-/// - Lex: `idle` ⇄ `awaiting(turn, queue)`: an input goes out when none is open, else waits in
-///   the queue (the oldest dropped beyond `[call] max_queued_utterances`); a barge-in marks
-///   the open turn's reply discarded; its completion sends the next queued input.
-/// - playback: silent ⇄ playing (`PacedPlayback`, one frame per 20 ms tick), with the reply
-///   stream open or complete; a stalled stream goes silent until more audio comes; barge-in
-///   clears it; `nexmo-close` or a final dialog state closes the call once it is silent and
-///   Lex is idle.
+/// and while a reply plays), each an enum of its own in `ActiveCall`:
+///
+///     Lex:      idle ──input──▶ awaiting(turn, queue) ──completed, queue empty──▶ idle
+///                                  │  ▲ input: queued (beyond max_queued_utterances the oldest goes)
+///                                  └──┘ completed, queue not empty: the next input goes
+///     playback: silent ──reply audio──▶ buffering ──a frame's worth──▶ playing(paced, streaming)
+///               playing ──frames ran out, reply still streaming──▶ buffering
+///               playing ──last frame, reply complete──▶ silent (+ close if the conversation is over)
+///               any ──barge-in (the caller speaks, barge_in on)──▶ silent, the open turn's reply discarded
+///
+/// `nexmo-close` or a final dialog state (with `close_on_final`) marks the conversation over;
+/// the call then closes with 1000 once playback is silent and Lex idle. The pacing tick also
+/// ends the DTMF pause and checks the idle and maximum-duration timeouts.
 ///
 /// Inputs that cannot happen (Lex input before the start or with no turn open) are a
 /// precondition failure; inputs after the end are ignored.
