@@ -79,6 +79,17 @@ struct CallTranscript {
         return lines
     }
 
+    /// Moves the clock on without a tick (time between ticks, or a stalled loop).
+    mutating func advance(ms: Int) {
+        now = now + .milliseconds(ms)
+    }
+
+    /// A pacing tick now.
+    mutating func tick() -> [String] {
+        machine.tick(at: now)
+        return take()
+    }
+
     /// Lex's reply audio arriving (16 kHz PCM).
     mutating func lexAudio(_ bytes: [UInt8]) -> [String] {
         machine.lexAudio(bytes, at: now)

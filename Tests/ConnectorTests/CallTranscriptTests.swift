@@ -221,4 +221,27 @@ import Testing
         #expect(call.eventNames.filter { $0 == "utterance" }.count == utterances)
         #expect(call.eventNames.filter { $0 == "lex_turn" }.count == utterances)
     }
+
+    @Test func playbackStartedBetweenTicksKeepsToTheTickGrid() {
+        var call = CallTranscript()
+        _ = call.start(["welcome_text": "hi"])
+        _ = call.run(ms: 20)
+        call.advance(ms: 13)
+        #expect(call.lexReply(ms: 100) == ["event playback_started", "frame", "event lex_turn"])
+        call.advance(ms: 7)
+        #expect(call.tick() == ["frame"], "frame 1 goes with the next tick, 7 ms later, not a tick after")
+        #expect(call.run(ms: 60).compacted == ["frame×3", "event playback_finished"])
+        #expect(!call.counts.contains { if case .framesLate = $0 { true } else { false } })
+    }
+
+    @Test func aStalledLoopCountsLateFramesAndResumesWithoutABurst() {
+        var call = CallTranscript()
+        _ = call.start(["welcome_text": "hi"])
+        _ = call.lexReply(ms: 1000)
+        #expect(call.run(ms: 40).compacted == ["frame×2"])
+        call.advance(ms: 200)
+        #expect(call.tick() == ["frame"], "one frame, not ten")
+        #expect(call.counts.contains(.framesLate(9)))
+        #expect(call.run(ms: 40).compacted == ["frame×2"], "then one per tick again")
+    }
 }
