@@ -118,7 +118,7 @@ final class ActiveCall {
             if output != .silent && settings.bargeIn { bargeIn(&actions) }
         case .utteranceEnded(let u):
             stats.utterances += 1
-            let reason: CallMetric.UtteranceOutcome = u.reason == .maximumLength ? .maximumLength : .silence
+            let reason: ConnectorMetrics.UtteranceOutcome = u.reason == .maximumLength ? .maximumLength : .silence
             actions.append(.count(.utterance(reason)))
             actions.append(.log(.info, "utterance", ["ms": "\(u.duration.milliseconds)", "reason": "\(reason.rawValue)"]))
             actions.append(.emit(.utterance(UtteranceEnded(durationMs: u.duration.milliseconds, reason: reason.rawValue))))

@@ -41,28 +41,15 @@ enum CallMetric: Sendable, Equatable {
     case framesLate(Int)
     /// Audio messages received since the last tick.
     case framesReceived(Int)
-    case utterance(UtteranceOutcome)
+    case utterance(ConnectorMetrics.UtteranceOutcome)
     /// A completed Lex request: the HTTP status, or `error` when none came.
     case lexRequest(api: String, status: String)
-    case error(ErrorKind)
-    case badInput(BadInput)
+    case error(ConnectorMetrics.ErrorKind)
+    case badInput(ConnectorMetrics.BadInput)
     /// From sending a Lex request to its completion.
     case lexLatency(Duration)
     /// From the end of an utterance to libcurl starting to send its request.
     case speechToRequest(Duration)
     /// From a reply's first body bytes at the Lex client to its first frame to the caller.
     case replyToFirstFrame(Duration)
-
-    enum UtteranceOutcome: String, Sendable {
-        case silence, maximumLength = "maximum_length", discarded, dropped
-    }
-
-    enum ErrorKind: String, Sendable {
-        case lex, idleTimeout = "idle_timeout"
-    }
-
-    enum BadInput: String, Sendable {
-        case startParameters = "start_parameters", credentials, audioFrameSize = "audio_frame_size"
-        case textMessage = "text_message", dtmf, startTimeout = "start_timeout"
-    }
 }
