@@ -19,7 +19,8 @@ struct CallContext: Sendable {
 
 /// One phone call's behaviour, as a pure state machine: every input carries its time, and
 /// returns what to do as `CallAction`s (in `actions`, in order), which `CallSession` runs.
-/// No clock, no I/O; the only objects it holds are the call's own VAD and resamplers.
+/// No clock, no I/O: each input's result depends only on the inputs so far. Its active state
+/// (`ActiveCall`) and the call's own VAD and resamplers are objects only it holds.
 ///
 ///     awaitingStart ──start message ok──▶ active ──close decided / socket closed──▶ ended
 ///           │ bad start message, start timeout, socket closed                    ▲
