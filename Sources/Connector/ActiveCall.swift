@@ -7,8 +7,8 @@ import WebSocketServer
 /// side and the playback side. Part of `CallStateMachine`, which owns it and hands each input
 /// to it; pure like it (no clock, no I/O). A class, so that the machine's 100 inputs a second
 /// mutate it in place rather than copy its fields (and retain each of their references) in and
-/// out of the state enum; only the machine holds it. A method that decides the call ends sets `ending`, after which the
-/// input does nothing more and the machine ends the call.
+/// out of the state enum; only the machine holds it. A method that decides the call ends
+/// sets `ending`, after which the input does nothing more and the machine ends the call.
 final class ActiveCall {
     /// The Lex side: no turn open, or one open with the inputs waiting behind it.
     enum LexSide {
