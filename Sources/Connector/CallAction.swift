@@ -4,11 +4,12 @@ import Logging
 import WebSocketServer
 
 /// What `CallStateMachine` asks its shell (`CallSession`) to do. The shell runs them in order
-/// and does nothing else: it holds no call logic.
+/// and does nothing else: it holds no call logic. The two large payloads are boxed (`indirect`)
+/// so that an action stays small: every call keeps a buffer of them.
 enum CallAction: Sendable {
     /// The start message was accepted: open the Lex conversation and the event sink for these
     /// settings (before any other action of the call needs them).
-    case started(CallSettings)
+    indirect case started(CallSettings)
     /// A TEXT frame to Vonage (`ok`, `{"action":"clear"}`, an error event).
     case sendText(String)
     /// One 20 ms BINARY frame of the reply, at the call's rate.
@@ -18,7 +19,7 @@ enum CallAction: Sendable {
     /// Abandon the open Lex turn: no reply input for it may follow.
     case cancelLex
     /// A webhook event (dropped by the shell when the call has no `webhook_url`).
-    case emit(CallEvent)
+    indirect case emit(CallEvent)
     case count(CallMetric)
     /// `[debug] record_dir`: write these samples as a WAV named after the call.
     case record(samples: [Int16], rate: Int, kind: Recording)

@@ -62,7 +62,6 @@ struct CallStateMachine {
     init(context: CallContext, openedAt now: Instant) {
         self.context = context
         state = .awaitingStart(HeldAudio(), deadline: now + .milliseconds(context.configuration.call.startTimeoutMs))
-        actions.reserveCapacity(16)
         actions.append(.count(.callStarted))
     }
 
