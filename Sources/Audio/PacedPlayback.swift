@@ -19,7 +19,9 @@ public struct PacedPlayback: Sendable, Equatable {
     public private(set) var start: Instant
     /// Frames sent since `begin`.
     public private(set) var framesSent = 0
-    public let frameDuration: Duration
+    /// The frame duration in nanoseconds (kept so, as the tick's arithmetic needs it 50 times a second).
+    private let frameNanoseconds: UInt64
+    public var frameDuration: Duration { .nanoseconds(Int64(frameNanoseconds)) }
     /// Frames more than this behind are not sent in a burst.
     public static let maximumBurst = 3
 
@@ -45,12 +47,12 @@ public struct PacedPlayback: Sendable, Equatable {
     public init(start: Instant, frameDuration: Duration = .milliseconds(20)) {
         precondition(frameDuration > .zero, "PacedPlayback frameDuration must be positive")
         self.start = start
-        self.frameDuration = frameDuration
+        frameNanoseconds = UInt64(frameDuration.wholeNanoseconds)
     }
 
     /// The frames due at `now` (zero when the tick came early).
     public mutating func due(at now: Instant) -> Due {
-        let frame = UInt64(frameDuration.wholeNanoseconds)
+        let frame = frameNanoseconds
         let elapsed = now.nanoseconds > start.nanoseconds ? now.nanoseconds - start.nanoseconds : 0
         let due = Int((elapsed + frame / 2) / frame) + 1
         let behind = due - framesSent
