@@ -12,7 +12,7 @@ final class CallEnvironment: @unchecked Sendable {
     let metrics: ConnectorMetrics
     let pacer: Pacer
     let recorder: DebugRecorder?
-    private let prompt: FallbackPrompt?
+    let prompt: FallbackPrompt?
 
     init(lexClient: LexClient, metrics: ConnectorMetrics, pacer: Pacer, recorder: DebugRecorder?, prompt: FallbackPrompt?) {
         self.lexClient = lexClient
@@ -21,9 +21,6 @@ final class CallEnvironment: @unchecked Sendable {
         self.recorder = recorder
         self.prompt = prompt
     }
-
-    /// The fallback prompt as PCM bytes at `rate`, if one is configured.
-    func fallbackPrompt(rate: Int) -> [UInt8]? { prompt?.pcm(rate: rate) }
 }
 
 /// The `[call] fallback_prompt` WAV, converted once per call rate.

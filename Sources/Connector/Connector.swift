@@ -121,7 +121,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         let route: CallRoute
         switch CallRoute.parse(path: request.path) {
         case .failure(let error):
-            metrics.badInput("route")
+            metrics.badInput(.route)
             return .respond(.text(.notFound, error.reason + "\n"))
         case .success(let r):
             route = r
@@ -138,7 +138,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         }
         let bots = current.config.security.allowedBots
         if !bots.isEmpty && !bots.contains(route.botName) {
-            metrics.limitHit("bot_not_allowed")
+            metrics.limitHit(.botNotAllowed)
             logger.warning("bot \(route.botName) is not in [security] allowed_bots", metadata: ["peer": "\(connection.remoteAddress)"])
             return .respond(.text(.forbidden, "this bot is not served here\n"))
         }
@@ -150,7 +150,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
             return true
         }
         guard admitted else {
-            metrics.limitHit("calls_per_client")
+            metrics.limitHit(.callsPerClient)
             logger.warning("client at its call limit", metadata: ["client": "\(client)", "limit": "\(perClient)"])
             return .respond(.text(.tooManyRequests, "too many calls from this address\n", headers: [("Retry-After", "5")]))
         }
@@ -178,11 +178,10 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
 
     /// Limits hit and bad input seen by the server itself.
     public func serverCounted(_ kind: String) {
-        switch kind {
-        case "server_full", "too_many_sockets", "handshake_timeout", "output_queue_overflow", "upgrade_while_draining":
-            metrics.limitHit(kind)
-        default:
-            metrics.badInput(kind)
+        if let limit = ConnectorMetrics.Limit(rawValue: kind) {
+            metrics.limitHit(limit)
+        } else {
+            metrics.badInput(server: kind)
         }
     }
 

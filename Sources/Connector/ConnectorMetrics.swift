@@ -47,24 +47,29 @@ public final class ConnectorMetrics: Sendable {
         callsActive.record(active.subtract(1, ordering: .relaxed).newValue)
     }
 
-    func utterance(_ reason: String) {
-        Metrics.Counter(label: "lexconnector_utterances_total", dimensions: [("reason", reason)], factory: factory).increment()
+    func utterance(_ outcome: UtteranceOutcome) {
+        Metrics.Counter(label: "lexconnector_utterances_total", dimensions: [("reason", outcome.rawValue)], factory: factory).increment()
     }
 
     func lexRequest(api: String, status: String) {
         Metrics.Counter(label: "lexconnector_lex_requests_total", dimensions: [("api", api), ("status", status)], factory: factory).increment()
     }
 
-    func error(_ kind: String) {
-        Metrics.Counter(label: "lexconnector_errors_total", dimensions: [("kind", kind)], factory: factory).increment()
+    func error(_ kind: ErrorKind) {
+        Metrics.Counter(label: "lexconnector_errors_total", dimensions: [("kind", kind.rawValue)], factory: factory).increment()
     }
 
-    func badInput(_ kind: String) {
+    func badInput(_ kind: BadInput) {
+        badInput(server: kind.rawValue)
+    }
+
+    /// Bad input the WebSocket server module reports by name (`http_<status>`, `ws_<close code>`).
+    func badInput(server kind: String) {
         Metrics.Counter(label: "lexconnector_bad_input_total", dimensions: [("kind", kind)], factory: factory).increment()
     }
 
-    func limitHit(_ limit: String) {
-        Metrics.Counter(label: "lexconnector_limit_hits_total", dimensions: [("limit", limit)], factory: factory).increment()
+    func limitHit(_ limit: Limit) {
+        Metrics.Counter(label: "lexconnector_limit_hits_total", dimensions: [("limit", limit.rawValue)], factory: factory).increment()
     }
 
     func authFailure(_ reason: String) {
@@ -73,6 +78,30 @@ public final class ConnectorMetrics: Sendable {
 
     func event(_ outcome: String) {
         Metrics.Counter(label: "lexconnector_webhook_events_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+
+    /// `lexconnector_utterances_total{reason}`: how each utterance ended.
+    enum UtteranceOutcome: String, Sendable {
+        case silence, maximumLength = "maximum_length", discarded, dropped
+    }
+
+    /// `lexconnector_errors_total{kind}`.
+    enum ErrorKind: String, Sendable {
+        case lex, idleTimeout = "idle_timeout"
+    }
+
+    /// `lexconnector_bad_input_total{kind}`: input refused by the connector.
+    enum BadInput: String, Sendable {
+        case route, startParameters = "start_parameters", credentials, audioFrameSize = "audio_frame_size"
+        case textMessage = "text_message", dtmf, startTimeout = "start_timeout"
+    }
+
+    /// `lexconnector_limit_hits_total{limit}`: a limit refused a connection or closed a call.
+    enum Limit: String, Sendable, CaseIterable {
+        case botNotAllowed = "bot_not_allowed", callsPerClient = "calls_per_client"
+        /// Reported by the WebSocket server module under these names.
+        case serverFull = "server_full", tooManySockets = "too_many_sockets", handshakeTimeout = "handshake_timeout"
+        case outputQueueOverflow = "output_queue_overflow", upgradeWhileDraining = "upgrade_while_draining"
     }
 
     /// Prometheus text exposition.

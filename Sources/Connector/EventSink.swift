@@ -16,7 +16,7 @@ final class EventSink: @unchecked Sendable {
     private let queue = DispatchQueue(label: "lexconnector.events")
     private let logger: Logger
     private let metrics: ConnectorMetrics
-    private let base: [String: Any]
+    private let base: EventEnvelope
     // Confined to the call's loop:
     private var sequence = 0
     // Confined to `queue`:
@@ -24,7 +24,7 @@ final class EventSink: @unchecked Sendable {
     private var sending = false
     static let maxPending = 200
 
-    init(url: String, secret: Secret?, client: LexClient, logger: Logger, metrics: ConnectorMetrics, base: [String: Any]) {
+    init(url: String, secret: Secret?, client: LexClient, logger: Logger, metrics: ConnectorMetrics, base: EventEnvelope) {
         self.url = url
         self.secret = secret
         self.client = client
@@ -33,18 +33,17 @@ final class EventSink: @unchecked Sendable {
         self.base = base
     }
 
-    /// Queues an event: `base` fields (call id, session id, client id, service) plus `fields`.
-    /// Called from the call's event loop only (the sequence number is kept there).
-    func emit(_ event: String, _ fields: [String: Any]) {
-        var object = base
-        for (k, v) in fields { object[k] = v }
-        object["event"] = event
-        object["timestamp"] = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+    /// Queues an event: the envelope (call id, session id, client id, service, sequence,
+    /// timestamp) plus the event's own fields. Called from the call's event loop only (the
+    /// sequence number is kept there).
+    func emit(_ event: CallEvent) {
         sequence += 1
-        object["sequence"] = sequence
-        guard JSONSerialization.isValidJSONObject(object),
-              let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
-            logger.error("event not serialisable", metadata: ["event": "\(event)"])
+        let timestamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+        let data: Data
+        do {
+            data = try base.encode(event.body, sequence: sequence, timestamp: timestamp)
+        } catch {
+            logger.error("event not serialisable: \(error)", metadata: ["event": "\(event.name)"])
             return
         }
         let body = [UInt8](data)
@@ -92,5 +91,44 @@ final class EventSink: @unchecked Sendable {
             k.withUnsafeBytes { kb in body.withUnsafeBytes { bb in _ = lc_hmac_sha256(kb.baseAddress, kb.count, bb.baseAddress, bb.count, &mac) } }
         }
         return mac.map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// The fields every event carries (README "Events"), around the event's own.
+struct EventEnvelope: Sendable {
+    var callId: String
+    var sessionId: String
+    /// `lex-v1` or `lex-v2`.
+    var service: String
+    var clientId: String?
+
+    enum Keys: String, CodingKey, CaseIterable {
+        case event, sequence, timestamp, callId = "call_id", sessionId = "session_id", service, clientId = "client_id"
+    }
+
+    /// The event as one JSON object, keys sorted.
+    func encode(_ body: some CallEventBody, sequence: Int, timestamp: String) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return try encoder.encode(Enveloped(envelope: self, body: body, sequence: sequence, timestamp: timestamp))
+    }
+
+    private struct Enveloped<Body: CallEventBody>: Encodable {
+        var envelope: EventEnvelope
+        var body: Body
+        var sequence: Int
+        var timestamp: String
+
+        func encode(to encoder: Encoder) throws {
+            try body.encode(to: encoder)
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(Body.name, forKey: .event)
+            try c.encode(sequence, forKey: .sequence)
+            try c.encode(timestamp, forKey: .timestamp)
+            try c.encode(envelope.callId, forKey: .callId)
+            try c.encode(envelope.sessionId, forKey: .sessionId)
+            try c.encode(envelope.service, forKey: .service)
+            try c.encodeIfPresent(envelope.clientId, forKey: .clientId)
+        }
     }
 }

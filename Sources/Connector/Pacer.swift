@@ -1,21 +1,19 @@
+import Audio
 import Dispatch
 import WebSocketServer
 
 /// Something the loop's pacing tick serves every 20 ms.
 protocol PacedSession: AnyObject {
-    /// `now` is the tick's monotonic time in nanoseconds.
-    func tick(now: UInt64)
+    /// `now` is the tick's reading of the monotonic clock (the same for every session).
+    func tick(at now: Instant)
 }
 
 /// One 20 ms timer per event loop that serves every call on it (not one timer per call).
 /// Confined to its loop's queue.
 final class Pacer: @unchecked Sendable {
-    static let frameNanoseconds: UInt64 = 20_000_000
     let loop: EventLoop
     private var sessions: [ObjectIdentifier: PacedSession] = [:]
     private var timer: DispatchSourceTimer?
-    /// Monotonic time of the last tick (0 before the first): the loop's 20 ms grid.
-    private(set) var lastTick: UInt64 = 0
 
     init(loop: EventLoop) { self.loop = loop }
 
@@ -37,17 +35,15 @@ final class Pacer: @unchecked Sendable {
         if sessions.isEmpty {
             timer?.cancel()
             timer = nil
-            lastTick = 0
         }
     }
 
     var count: Int { sessions.count }
 
     private func fire() {
-        let now = DispatchTime.now().uptimeNanoseconds
-        lastTick = now
+        let now = Instant(nanoseconds: DispatchTime.now().uptimeNanoseconds)
         // Iterates a snapshot without copying it into an array: a session that ends during its
         // tick removes itself, and only then is the dictionary's storage copied (copy on write).
-        for s in sessions.values { s.tick(now: now) }
+        for s in sessions.values { s.tick(at: now) }
     }
 }

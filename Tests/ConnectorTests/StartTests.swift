@@ -27,30 +27,6 @@ import WebSocketTestClient
         #expect(c.snapshot.closeReason.contains("content-type"))
     }
 
-    @Test func audioBeforeTheStartMessageIsHeld() throws {
-        let h = try Harness()
-        defer { h.stop() }
-        h.standIn.setDefaultReply(.init(audio: .tone(milliseconds: 100)))
-        let c = try h.client()
-        // The word "yes" arrives before the parameters (within the one second allowed).
-        let yes = try Fixture.slice("speech16-clean.wav", from: 16000 - 3200, to: 22560 + 1600)
-        for i in stride(from: 0, to: yes.count, by: 640) { c.sendBinary(Array(yes[i..<min(i + 640, yes.count)]) + [UInt8](repeating: 0, count: max(0, i + 640 - yes.count))) }
-        c.sendStart(rate: 16000, secret: ConversationTests.secret)
-        c.streamSilence(milliseconds: 800, rate: 16000)
-        #expect(h.standIn.waitForRequests(1, timeout: 5), "the held audio became an utterance")
-        c.sendClose()
-    }
-
-    @Test func noStartMessageWithinOneSecondCloses1008() throws {
-        let h = try Harness()
-        defer { h.stop() }
-        let c = try h.client()
-        c.sendBinary([UInt8](repeating: 0, count: 640))
-        #expect(c.wait(timeout: 5) { $0.closeCode != nil })
-        #expect(c.snapshot.closeCode == 1008)
-        #expect(c.snapshot.closeReason.contains("no valid start message"))
-    }
-
     @Test func wrongFrameSizeCloses1003() throws {
         let h = try Harness()
         defer { h.stop() }

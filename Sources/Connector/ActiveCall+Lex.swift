@@ -1,0 +1,178 @@
+import Audio
+import Lex
+import Logging
+
+/// The Lex side and the playback side of a call.
+extension ActiveCall {
+    // MARK: - Turns
+
+    /// A caller input for Lex: sent now when no turn is open, else queued behind it.
+    func enqueue(_ input: LexInput, origin: TurnOrigin, at now: Instant, _ actions: inout [CallAction]) {
+        let entry = TurnQueue.Entry(input: input, origin: origin, queuedAt: now)
+        switch lex {
+        case .idle:
+            send(entry, queue: TurnQueue(limit: settings.maxQueuedInputs), at: now, &actions)
+        case .between:
+            preconditionFailure("no caller input comes while a turn completes")
+        case .awaiting(let turn, var queue):
+            if let dropped = queue.append(entry) {
+                actions.append(.count(.utterance(.dropped)))
+                actions.append(.log(.warning, "Lex is busy and \(queue.limit) inputs are queued; the oldest (\(dropped.origin.rawValue)) was dropped"))
+                actions.append(.emit(.error(CallError(kind: "queue_overflow", message: "an input was dropped because Lex was busy"))))
+            }
+            lex = .awaiting(turn, queue: queue)
+        }
+    }
+
+    private func send(_ entry: TurnQueue.Entry, queue: TurnQueue, at now: Instant, _ actions: inout [CallAction]) {
+        let speechEnded = entry.origin == .speech && now - entry.queuedAt < .milliseconds(1) ? entry.queuedAt : nil
+        lex = .awaiting(Turn(origin: entry.origin, sentAt: now, speechEndedAt: speechEnded), queue: queue)
+        turnFirstFrameAt = nil
+        replyRecord.removeAll(keepingCapacity: true)
+        reply.beginReply()
+        actions.append(.log(.debug, "lex request", ["origin": "\(entry.origin.rawValue)", "queued_ms": "\((now - entry.queuedAt).milliseconds)"]))
+        actions.append(.sendToLex(entry.input, sessionAttributes: sessionAttributes))
+    }
+
+    func lexAudio(_ chunk: [UInt8], at now: Instant, _ actions: inout [CallAction]) {
+        guard case .awaiting(let turn, _) = lex else { preconditionFailure("Lex reply audio with no turn open") }
+        guard !turn.discarding else { return }
+        if settings.recording { replyRecord += chunk }
+        reply.append(chunk, to: &playback)
+        switch output {
+        case .silent: output = .buffering
+        case .playing(let p, streaming: false): output = .playing(p, streaming: true)
+        case .buffering, .playing: break
+        }
+        startPlaybackIfReady(at: now, &actions)
+    }
+
+    func lexCompleted(_ result: Result<LexTurn, LexError>, at now: Instant, _ actions: inout [CallAction]) {
+        guard case .awaiting(let turn, let queue) = lex else { preconditionFailure("Lex completion with no turn open") }
+        lex = queue.isEmpty ? .idle : .between(queue)
+        let elapsed = now - turn.sentAt
+        actions.append(.count(.lexLatency(elapsed)))
+        switch result {
+        case .success(let t):
+            actions.append(.count(.lexRequest(api: api, status: "\(t.statusCode)")))
+            stats.lexTurns += 1
+            if !t.sessionAttributes.isEmpty { sessionAttributes = t.sessionAttributes }
+            actions.append(.log(.info, "lex turn", [
+                "transcript": "\(t.inputTranscript ?? "")", "intent": "\(t.intentName ?? "")",
+                "dialog_state": "\(t.dialogState ?? "")", "ms": "\(elapsed.milliseconds)", "audio_bytes": "\(t.audioByteCount)",
+            ]))
+            actions.append(.emit(.lexTurn(LexTurnCompleted(
+                customerTranscript: t.inputTranscript ?? "", botTranscript: t.messageText, intent: t.intentName ?? "",
+                slots: t.slots, dialogState: t.dialogState ?? "", inputMode: t.inputMode, latencyMs: elapsed.milliseconds,
+                input: turn.origin.rawValue))))
+            if settings.recording && !replyRecord.isEmpty {
+                actions.append(.record(samples: PCM.samples(littleEndian: replyRecord), rate: 16000, kind: .reply))
+            }
+            if !turn.discarding {
+                reply.finish(to: &playback)
+                playback.finish()
+                replyComplete()
+                startPlaybackIfReady(at: now, &actions)
+            }
+            recordReactionTimes(t.transfer, turn, &actions)
+            let close = t.sessionAttributes["nexmo-close"].map { !["", "false", "0", "no"].contains($0.lowercased()) } ?? false
+            if close || (settings.closeOnFinal && t.isFinal) {
+                closeAfterPlayback = true
+                actions.append(.log(.info, "conversation over; closing after playback", ["by": "\(close ? "nexmo-close" : "final dialog state")"]))
+            }
+        case .failure(.cancelled):
+            // Not delivered after `cancelLex` (LexConversation's contract); nothing to play.
+            break
+        case .failure(let error):
+            stats.lexErrors += 1
+            let status: String
+            if case .service(let s, _, _) = error { status = "\(s)" } else { status = "error" }
+            actions.append(.count(.lexRequest(api: api, status: status)))
+            actions.append(.count(.error(.lex)))
+            actions.append(.log(.error, "lex request failed: \(error)"))
+            actions.append(.emit(.error(CallError(kind: "lex", message: "\(error)", retryable: error.isRetryable))))
+            if let prompt = fallbackPrompt, !output.isPlaying {
+                playback.append(prompt)
+                playback.finish()
+                replyComplete()
+                startPlaybackIfReady(at: now, &actions)
+            }
+        }
+        if output == .silent && playback.availableFrames == 0 { playbackFinished(&actions) }
+        if case .between(var waiting) = lex {
+            lex = .idle
+            if ending == nil, let next = waiting.popFirst() { send(next, queue: waiting, at: now, &actions) }
+        }
+    }
+
+    /// The connector's own share of a turn's reaction times, on the monotonic clock: from the
+    /// end of an utterance (sent at once) to libcurl starting to send the request, and from
+    /// the reply body's first bytes at the client thread to the first frame to the caller
+    /// (when the reply started from silence).
+    private func recordReactionTimes(_ t: LexTransferStats, _ turn: Turn, _ actions: inout [CallAction]) {
+        if t.attempts == 1, t.attemptStartedAt > 0, let speechEnd = turn.speechEndedAt {
+            let requestAt = Instant(nanoseconds: t.attemptStartedAt + UInt64(t.timeToRequest * 1e9))
+            if requestAt >= speechEnd { actions.append(.count(.speechToRequest(requestAt - speechEnd))) }
+        }
+        if t.firstBodyBytesAt > 0, let first = turnFirstFrameAt, first.nanoseconds >= t.firstBodyBytesAt {
+            actions.append(.count(.replyToFirstFrame(first - Instant(nanoseconds: t.firstBodyBytesAt))))
+        }
+    }
+
+    // MARK: - Playback
+
+    private func startPlaybackIfReady(at now: Instant, _ actions: inout [CallAction]) {
+        guard !output.isPlaying, playback.availableFrames > 0 else { return }
+        if turnFirstFrameAt == nil { turnFirstFrameAt = now }
+        let paced = PacedPlayback.begin(at: now, lastTick: lastTick)
+        output = .playing(paced, streaming: output == .buffering)
+        actions.append(.emit(.playbackStarted(PlaybackStarted())))
+        sendDueFrames(at: paced.start, &actions)
+    }
+
+    /// Sends the frames due by `now` (`PacedPlayback`); at the end of the audio, playback
+    /// finishes, or, when Lex is slower than real time, waits silent for more.
+    func sendDueFrames(at now: Instant, _ actions: inout [CallAction]) {
+        guard case .playing(var paced, let streaming) = output else { return }
+        let due = paced.due(at: now)
+        pending.late += due.late
+        for _ in 0..<due.frames {
+            guard let frame = playback.nextFrame() else {
+                output = .playing(paced, streaming: streaming)
+                if streaming { output = .buffering } else { playbackFinished(&actions) }
+                return
+            }
+            actions.append(.sendFrame(frame))
+            paced.didSend()
+            pending.played += 1
+        }
+        output = .playing(paced, streaming: streaming)
+        if playback.availableFrames == 0 && !streaming && playback.queuedBytes == 0 { playbackFinished(&actions) }
+    }
+
+    /// The audio queued so far has played; close now if the conversation is over.
+    private func playbackFinished(_ actions: inout [CallAction]) {
+        if case .playing(let paced, _) = output {
+            output = .silent
+            stats.framesPlayed += paced.framesSent
+            actions.append(.emit(.playbackFinished(PlaybackFinished(frames: paced.framesSent))))
+        }
+        if closeAfterPlayback, case .idle = lex { close(.normal, "conversation ended") }
+    }
+
+    /// The reply stream is complete: what it left plays out, or nothing streams any more.
+    private func replyComplete() {
+        switch output {
+        case .buffering: output = .silent
+        case .playing(let p, streaming: true): output = .playing(p, streaming: false)
+        case .silent, .playing: break
+        }
+    }
+}
+
+extension ActiveCall.Output {
+    var isPlaying: Bool {
+        if case .playing = self { return true }
+        return false
+    }
+}
