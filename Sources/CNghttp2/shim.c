@@ -1,6 +1,57 @@
 #include "CNghttp2.h"
 #include <string.h>
 #include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+// Writes through send(MSG_NOSIGNAL): a peer that has gone gives EPIPE, not a SIGPIPE that
+// would kill the process (OpenSSL's socket BIO uses write()). Reads use the socket BIO.
+static int nosig_write(BIO *b, const char *buf, int len) {
+    int fd = (int)(intptr_t)BIO_get_data(b);
+    int n = (int)send(fd, buf, (size_t)len, MSG_NOSIGNAL);
+    BIO_clear_retry_flags(b);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(b);
+    return n;
+}
+
+static long nosig_ctrl(BIO *b, int cmd, long num, void *ptr) {
+    (void)b; (void)num; (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int nosig_create(BIO *b) {
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static BIO_METHOD *method;
+static pthread_once_t method_once = PTHREAD_ONCE_INIT;
+
+static void make_method(void) {
+    method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "send-nosignal");
+    BIO_meth_set_write(method, nosig_write);
+    BIO_meth_set_ctrl(method, nosig_ctrl);
+    BIO_meth_set_create(method, nosig_create);
+}
+
+static BIO_METHOD *nosig_method(void) {
+    pthread_once(&method_once, make_method);
+    return method;
+}
+
+int lc_h2_set_fd(SSL *ssl, int fd) {
+    BIO *rbio = BIO_new_socket(fd, BIO_NOCLOSE);
+    BIO *wbio = BIO_new(nosig_method());
+    if (!rbio || !wbio) {
+        BIO_free(rbio);
+        BIO_free(wbio);
+        return 0;
+    }
+    BIO_set_data(wbio, (void *)(intptr_t)fd);
+    SSL_set_bio(ssl, rbio, wbio);
+    return 1;
+}
 
 static const unsigned char alpn_h2[] = {2, 'h', '2'};
 
@@ -55,7 +106,7 @@ SSL *lc_h2_client_ssl(SSL_CTX *ctx, int fd, const char *host) {
     if (!ssl) return NULL;
     unsigned char addr[16];
     int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
-    int ok = SSL_set_fd(ssl, fd) == 1;
+    int ok = lc_h2_set_fd(ssl, fd) == 1;
     if (is_ip) {
         ok = ok && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1;
     } else {

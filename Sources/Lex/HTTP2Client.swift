@@ -27,6 +27,10 @@ public final class HTTP2Client: @unchecked Sendable {
     public struct Statistics: Sendable, Equatable {
         public var connections = 0
         public var streams = 0
+        public init(connections: Int = 0, streams: Int = 0) {
+            self.connections = connections
+            self.streams = streams
+        }
     }
 
     public let configuration: HTTP2ClientConfiguration

@@ -26,6 +26,7 @@ final class HTTP2Connection {
     private var addresses: [HTTP2Address] = []
     private var pendingOutput: [UInt8] = []
     private var watchingWrite = false
+    private var closeRequested = false
     private var readBuffer = [UInt8](repeating: 0, count: 16 * 1024)
 
     // Deadlines, monotonic nanoseconds (`.max`: none).
@@ -171,7 +172,11 @@ final class HTTP2Connection {
             pingDue = .max
             pingAckDeadline = .max
             idleDeadline = now + HTTP2Client.nanoseconds(configuration.idleConnectionTimeout)
-            if configuration.maxStreamsPerConnection == 1 || goAway != nil { close(sendGoAway: true) }
+            // Not closed here: this may run inside an nghttp2 callback; `flush` closes it.
+            if configuration.maxStreamsPerConnection == 1 || goAway != nil {
+                closeRequested = true
+                client.markDirty(self)
+            }
         }
     }
 
@@ -235,6 +240,7 @@ final class HTTP2Connection {
 
     /// Writes what nghttp2 has to send until the socket would block.
     func flush() {
+        if closeRequested && load == 0 { return close(sendGoAway: true) }
         guard state == .ready, let socket, let session else { return }
         while true {
             if pendingOutput.isEmpty {

@@ -19,6 +19,8 @@ SSL_CTX *lc_h2_client_ctx(const char *ca_file);
 SSL_CTX *lc_h2_server_ctx(const char *cert_file, const char *key_file, int http1_only);
 // A client connection over fd: SNI and hostname (or IP address) verification set.
 SSL *lc_h2_client_ssl(SSL_CTX *ctx, int fd, const char *host);
+// Attaches fd to ssl: reads by the socket BIO, writes by send(MSG_NOSIGNAL) (no SIGPIPE). 1 on success.
+int lc_h2_set_fd(SSL *ssl, int fd);
 // The ALPN protocol the handshake selected, copied NUL-terminated into out (empty if none).
 void lc_h2_alpn_selected(const SSL *ssl, char *out, size_t out_len);
 // The verification result as text ("ok" when verified), and the last OpenSSL error as text.
