@@ -89,9 +89,9 @@ extension HTTP2Connection {
             } else if stream.status >= 200 {
                 stream.queue.async { [handlers = stream.handlers] in handlers.onTrailers(headers) }
             }
-            if endStream { stream.remoteEnded = true }
+            if endStream { responseComplete(stream) }
         case NGHTTP2_DATA.rawValue:
-            if endStream { streams[streamID]?.remoteEnded = true }
+            if endStream, let stream = streams[streamID] { responseComplete(stream) }
         case NGHTTP2_GOAWAY.rawValue:
             goAway = (HTTP2ErrorCode(rawValue: frame.pointee.goaway.error_code), frame.pointee.goaway.last_stream_id)
             client.statisticsChanged()
@@ -100,6 +100,17 @@ extension HTTP2Connection {
         default:
             break
         }
+    }
+
+    /// The server's END_STREAM. If the request body is still open, the response came first (an
+    /// error status, say): the stream ends here with RST_STREAM(NO_ERROR) (RFC 9113 §8.1), so
+    /// `onEnd` always follows the whole response at once.
+    private func responseComplete(_ stream: HTTP2Stream) {
+        stream.remoteEnded = true
+        guard !stream.outboundComplete, let session else { return }
+        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.streamID, HTTP2ErrorCode.noError.rawValue)
+        stream.deliverEnd(nil)
+        client.markDirty(self)
     }
 
     func dataReceived(streamID: Int32, bytes: UnsafeBufferPointer<UInt8>) {

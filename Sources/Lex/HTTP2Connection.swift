@@ -258,10 +258,12 @@ final class HTTP2Connection {
             case .wouldBlock:
                 setWatchWrite(true)
                 return
-            case .closed:
+            case .closed, .failed:
+                // What the peer said before it closed explains more (an HTTP/1 answer, a GOAWAY).
+                if !receivedAny { readAvailable() }
+                guard state == .ready else { return }
+                if case .failed(let reason) = io { return fail(goAwayError ?? .connectionClosed(reason: reason)) }
                 return fail(goAwayError ?? .connectionClosed(reason: "the server closed the connection"))
-            case .failed(let reason):
-                return fail(goAwayError ?? .connectionClosed(reason: reason))
             }
         }
         if !pendingOutput.isEmpty {

@@ -3,7 +3,8 @@ import Foundation
 
 /// What an `HTTP2Stream` tells its owner, each call on the owner's serial queue, in the order the
 /// frames arrived: `onResponse` once, `onData` per DATA frame, `onTrailers` at most once, then
-/// `onEnd` exactly once (nil: the server ended the stream normally). `onData`'s bytes count
+/// `onEnd` exactly once (nil: the server ended the response normally; if the request body was
+/// still open then, the stream is closed with RST_STREAM(NO_ERROR) and `send` throws). `onData`'s bytes count
 /// against the stream's receive window until the closure returns (that is the flow control).
 public struct HTTP2StreamHandlers: Sendable {
     /// `:status` and the other response header fields.

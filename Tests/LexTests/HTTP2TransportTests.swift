@@ -127,13 +127,31 @@ import Testing
         recorder.queue.suspend()
         let stream = try client.open(url: "http://127.0.0.1:\(server.port)/big", headers: [], queue: recorder.queue, handlers: recorder.handlers)
         stream.finish()
-        #expect(eventually { serverStream.value.map { $0.remoteWindow == 0 } ?? false })
-        #expect(stream.bufferedInboundBytes <= 64 * 1024)
-        #expect(stream.bufferedInboundBytes > 0)
+        // The server has used the whole window and the client holds exactly that, no more.
+        #expect(eventually { serverStream.value?.remoteWindow == 0 && stream.bufferedInboundBytes >= 64 * 1024 })
+        #expect(stream.bufferedInboundBytes == 64 * 1024)
         #expect((serverStream.value?.bufferedOutboundBytes ?? 0) > total - 2 * 64 * 1024)
         recorder.queue.resume()
         #expect(recorder.waitEnd() == .some(nil))
         #expect(recorder.received.body == payload)
+    }
+
+    @Test func aResponseBeforeTheRequestEndsEndsTheStream() throws {
+        let server = try HTTP2StandInServer { stream in
+            stream.respond(status: 403, headers: [HTTP2Header("x-amzn-errortype", "AccessDeniedException")])
+            stream.send(Array("{}".utf8))
+            stream.finish()
+        }
+        defer { server.stop() }
+        let client = HTTP2Client()
+        defer { client.shutdown() }
+        let recorder = StreamRecorder()
+        let stream = try client.open(url: "http://127.0.0.1:\(server.port)/", headers: [], queue: recorder.queue, handlers: recorder.handlers)
+        try stream.send(audioChunk(0))
+        #expect(recorder.waitEnd() == .some(nil))
+        #expect(recorder.received.status == 403)
+        #expect(recorder.received.body == Array("{}".utf8))
+        #expect(throws: HTTP2Error.streamClosed) { try stream.send(audioChunk(1)) }
     }
 
     @Test func serverResetIsATypedError() throws {
