@@ -139,7 +139,11 @@ final class HTTP2ServerConnection: @unchecked Sendable {
     private func makeSession() -> Bool {
         lock.withLock {
             var s: OpaquePointer?
-            guard nghttp2_session_server_new(&s, HTTP2ServerCallbacks.server, Unmanaged.passUnretained(self).toOpaque()) == 0 else { return false }
+            var option: OpaquePointer?
+            nghttp2_option_new(&option)
+            defer { nghttp2_option_del(option) }
+            nghttp2_option_set_no_auto_ping_ack(option, server.settings.acknowledgesPings ? 0 : 1)
+            guard nghttp2_session_server_new2(&s, HTTP2ServerCallbacks.server, Unmanaged.passUnretained(self).toOpaque(), option) == 0 else { return false }
             session = s
             var entries = [
                 nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: UInt32(server.settings.maxConcurrentStreams)),
@@ -162,6 +166,7 @@ final class HTTP2ServerConnection: @unchecked Sendable {
     }
 
     func frame(type: UInt32, flags: UInt8, streamID: Int32) {
+        if type == NGHTTP2_PING.rawValue && flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 { server.countPing() }
         guard let stream = streams[streamID] else { return }
         if type == NGHTTP2_HEADERS.rawValue && !stream.handled {
             stream.handled = true

@@ -30,6 +30,8 @@ public final class HTTP2StandInServer: @unchecked Sendable {
         public var maxConcurrentStreams = 1000
         /// SETTINGS_INITIAL_WINDOW_SIZE: request bytes a client may send per stream unacknowledged.
         public var initialWindowSize = 1 << 20
+        /// Answer PINGs (false: a peer whose HTTP/2 layer hangs, for keepalive tests).
+        public var acknowledgesPings = true
         public init() {}
     }
 
@@ -42,6 +44,7 @@ public final class HTTP2StandInServer: @unchecked Sendable {
     private var connections: [ObjectIdentifier: HTTP2ServerConnection] = [:]
     private var stopped = false
     private var accepted = 0
+    private var pings = 0
 
     public init(tls: TLS? = nil, settings: Settings = Settings(), handler: @escaping Handler) throws {
         self.settings = settings
@@ -89,6 +92,11 @@ public final class HTTP2StandInServer: @unchecked Sendable {
         shutdown(listenFD, Int32(SHUT_RDWR))
         for c in open { c.close() }
     }
+
+    /// PING frames received (not acknowledgements), all connections.
+    public var pingsReceived: Int { lock.withLock { pings } }
+
+    func countPing() { lock.withLock { pings += 1 } }
 
     /// Connections accepted so far (a test's check that streams shared one connection).
     public var connectionsAccepted: Int { lock.withLock { accepted } }

@@ -197,6 +197,39 @@ import Testing
         #expect(eventually { closed.value == .cancel })
     }
 
+    @Test func keepalivePingsHoldAnIdleStreamOpen() throws {
+        let server = try HTTP2StandInServer { $0.respond(status: 200) }
+        defer { server.stop() }
+        var configuration = HTTP2ClientConfiguration()
+        configuration.pingInterval = 0.05
+        configuration.pingTimeout = 1
+        let client = HTTP2Client(configuration: configuration)
+        defer { client.shutdown() }
+        let recorder = StreamRecorder()
+        let stream = try client.open(url: "http://127.0.0.1:\(server.port)/", headers: [], queue: recorder.queue, handlers: recorder.handlers)
+        #expect(eventually { server.pingsReceived >= 3 })
+        #expect(recorder.received.events == ["response"])
+        #expect(client.statistics == HTTP2Client.Statistics(connections: 1, streams: 1))
+        stream.cancel()
+        #expect(recorder.waitEnd() == .some(.cancelled))
+    }
+
+    @Test func anUnacknowledgedPingFailsTheConnection() throws {
+        var settings = HTTP2StandInServer.Settings()
+        settings.acknowledgesPings = false
+        let server = try HTTP2StandInServer(settings: settings) { $0.respond(status: 200) }
+        defer { server.stop() }
+        var configuration = HTTP2ClientConfiguration()
+        configuration.pingInterval = 0.05
+        configuration.pingTimeout = 0.2
+        let client = HTTP2Client(configuration: configuration)
+        defer { client.shutdown() }
+        let recorder = StreamRecorder()
+        _ = try client.open(url: "http://127.0.0.1:\(server.port)/", headers: [], queue: recorder.queue, handlers: recorder.handlers)
+        #expect(recorder.waitEnd() == .some(.timeout(.pingAcknowledgement)))
+        #expect(recorder.received.events == ["response", "end"])
+    }
+
     @Test func aPeerThatNeverAnswersTimesOut() throws {
         let peer = SilentPeer()
         defer { peer.stop() }
