@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "CNghttp2.h"
 #include <string.h>
 #include <arpa/inet.h>
@@ -143,4 +144,8 @@ void lc_h2_last_error(char *out, size_t out_len) {
     }
     ERR_error_string_n(e, out, out_len);
     ERR_clear_error();
+}
+
+void lc_h2_set_thread_name(const char *name) {
+    pthread_setname_np(pthread_self(), name);
 }

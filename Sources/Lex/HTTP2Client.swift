@@ -112,6 +112,7 @@ public final class HTTP2Client: @unchecked Sendable {
     // MARK: thread
 
     private func run() {
+        lc_h2_set_thread_name("lex-http2")  // visible in top -H and /proc/<pid>/task
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }

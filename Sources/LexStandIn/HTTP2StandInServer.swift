@@ -122,6 +122,7 @@ public final class HTTP2StandInServer: @unchecked Sendable {
                 break
             }
             let thread = Thread { [self] in
+                lc_h2_set_thread_name("standin-h2")
                 connection.serve(tlsContext: tlsContext)
                 lock.withLock { connections[ObjectIdentifier(connection)] = nil }
             }

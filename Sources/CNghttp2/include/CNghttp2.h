@@ -27,4 +27,7 @@ void lc_h2_alpn_selected(const SSL *ssl, char *out, size_t out_len);
 const char *lc_h2_verify_result(const SSL *ssl);
 void lc_h2_last_error(char *out, size_t out_len);
 
+// Names the calling thread (15 characters at most), as top -H and /proc/<pid>/task show it.
+void lc_h2_set_thread_name(const char *name);
+
 #endif

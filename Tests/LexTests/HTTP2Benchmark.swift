@@ -1,0 +1,183 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Lex
+import LexStandIn
+import Testing
+
+/// Not a test: measurements for BENCHMARKS.md ("HTTP/2 streaming transport"), run on demand with
+/// `LEXCONNECTOR_BENCH=1 swift test -c release --filter HTTP2Benchmark`. Client and stand-in
+/// share the process; CPU comes from getrusage (process) and /proc/self/task/<tid>/stat (the
+/// client thread `lex-http2`, the stand-in's `standin-h2` threads), curl's from /proc/<pid>/stat.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["LEXCONNECTOR_BENCH"] != nil))
+struct HTTP2Benchmark {
+    static let seconds = Double(ProcessInfo.processInfo.environment["LEXCONNECTOR_BENCH_SECONDS"] ?? "") ?? 10
+
+    /// A server that takes the request body and answers 200 at once (Lex while the caller speaks).
+    final class Sink: @unchecked Sendable {
+        private let lock = NSLock()
+        private var bytes = 0
+        var received: Int { lock.withLock { bytes } }
+        lazy var server: HTTP2StandInServer = try! HTTP2StandInServer { [self] stream in
+            stream.respond(status: 200)
+            stream.onData = { [self] data in lock.withLock { bytes += data.count } }
+            stream.onEnd = { stream.finish() }
+        }
+    }
+
+    private func openStreams(_ count: Int, client: HTTP2Client, port: UInt16) throws -> ([HTTP2Stream], [StreamRecorder]) {
+        let recorders = (0..<count).map { _ in StreamRecorder() }
+        let streams = try recorders.map { try client.open(url: "http://127.0.0.1:\(port)/conversation", headers: [], queue: $0.queue, handlers: $0.handlers) }
+        #expect(eventually(seconds: 30) { recorders.allSatisfy { $0.received.status == 200 } })
+        return (streams, recorders)
+    }
+
+    @Test(arguments: [100, 1]) func idleStreams(streamsPerConnection: Int) throws {
+        let sink = Sink()
+        defer { sink.server.stop() }
+        var configuration = HTTP2ClientConfiguration()
+        configuration.maxStreamsPerConnection = streamsPerConnection
+        let client = HTTP2Client(configuration: configuration)
+        defer { client.shutdown() }
+        let (streams, _) = try openStreams(200, client: client, port: sink.server.port)
+        let before = CPUSample.take()
+        Thread.sleep(forTimeInterval: Self.seconds)  // the measurement window itself
+        let after = CPUSample.take()
+        let d = after - before
+        print(String(format: "HTTP2BENCH idle: 200 streams, %d per connection (%d connections), %.0f s: process %.1f ms CPU (user %.1f, system %.1f), client thread %.1f ms, stand-in threads %.1f ms",
+                     streamsPerConnection, client.statistics.connections, Self.seconds, d.process, d.user, d.system, d.client, d.server))
+        streams.forEach { $0.cancel() }
+    }
+
+    @Test(arguments: [100, 1]) func pacedChunks(streamsPerConnection: Int) throws {
+        let sink = Sink()
+        defer { sink.server.stop() }
+        var configuration = HTTP2ClientConfiguration()
+        configuration.maxStreamsPerConnection = streamsPerConnection
+        let client = HTTP2Client(configuration: configuration)
+        defer { client.shutdown() }
+        let (streams, _) = try openStreams(500, client: client, port: sink.server.port)
+        let pacer = DispatchQueue(label: "bench-pacer")
+        let timer = DispatchSource.makeTimerSource(queue: pacer)
+        let counts = Counts()
+        let chunk = audioChunk(1)
+        timer.schedule(deadline: .now(), repeating: .milliseconds(20), leeway: .nanoseconds(0))
+        timer.setEventHandler {
+            for s in streams {
+                do { try s.send(chunk); counts.sent += 1 } catch { counts.refused += 1 }
+            }
+        }
+        let rssBefore = CPUSample.residentKiB()
+        let before = CPUSample.take()
+        timer.resume()
+        Thread.sleep(forTimeInterval: Self.seconds)  // the measurement window itself
+        pacer.sync { timer.cancel() }
+        let after = CPUSample.take()
+        let rssAfter = CPUSample.residentKiB()
+        let d = after - before
+        let sent = pacer.sync { counts.sent }
+        #expect(eventually(seconds: 30) { sink.received == sent * 320 })
+        let perChunk = { (ms: Double) in ms * 1000 / Double(max(1, sent)) }
+        print(String(format: "HTTP2BENCH paced: 500 streams x 50 chunks/s x 320 B, %d per connection (%d connections), %.0f s: %d chunks sent, %d refused, %d bytes received by the server; per chunk: process %.2f µs (user %.2f, system %.2f), client thread %.2f µs, stand-in threads %.2f µs; client thread %.1f%% of a core; RSS %d -> %d KiB",
+                     streamsPerConnection, client.statistics.connections, Self.seconds, sent, pacer.sync { counts.refused }, sink.received,
+                     perChunk(d.process), perChunk(d.user), perChunk(d.system), perChunk(d.client), perChunk(d.server),
+                     d.client / (Self.seconds * 10), rssBefore, rssAfter))
+        streams.forEach { $0.finish() }
+    }
+
+    /// Debian 12's curl (libcurl 7.88.1) uploading stdin over h2c prior knowledge, unknown length:
+    /// first idle (stdin open, nothing written), then 320 bytes every 20 ms. Compared with one
+    /// stream of this client doing the same.
+    @Test func curlUploadOfUnknownLength() throws {
+        let sink = Sink()
+        defer { sink.server.stop() }
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-sS", "--http2-prior-knowledge", "-T", "-", "-o", "/dev/null", "http://127.0.0.1:\(sink.server.port)/conversation"]
+        let input = Pipe()
+        curl.standardInput = input
+        try curl.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            curl.waitUntilExit()
+        }
+        let idle0 = CPUSample.processTicks(curl.processIdentifier)
+        Thread.sleep(forTimeInterval: Self.seconds)  // the measurement window itself
+        let idle1 = CPUSample.processTicks(curl.processIdentifier)
+        let chunk = Data(audioChunk(2))
+        let chunks = Int(Self.seconds * 50)
+        let start = Date()
+        for i in 0..<chunks {
+            input.fileHandleForWriting.write(chunk)
+            let due = start.addingTimeInterval(Double(i + 1) * 0.02)
+            Thread.sleep(until: due)  // pacing, as a caller speaks
+        }
+        let busy1 = CPUSample.processTicks(curl.processIdentifier)
+        print(String(format: "HTTP2BENCH curl %@ upload of unknown length over h2c: idle %.0f s: %.0f ms CPU; %d chunks of 320 B at 50/s: %.0f ms CPU (%.1f µs per chunk); server received %d bytes",
+                     curlVersion(), Self.seconds, Double(idle1 - idle0) * 10, chunks, Double(busy1 - idle1) * 10,
+                     Double(busy1 - idle1) * 10_000 / Double(chunks), sink.received))
+    }
+
+    private func curlVersion() -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        p.arguments = ["--version"]
+        let out = Pipe()
+        p.standardOutput = out
+        try? p.run()
+        p.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return text.split(separator: " ").prefix(5).joined(separator: " ")
+    }
+}
+
+final class Counts: @unchecked Sendable {
+    var sent = 0
+    var refused = 0
+}
+
+/// CPU of this process (getrusage, µs) and of its threads by name (/proc, clock ticks).
+struct CPUSample {
+    var user = 0.0, system = 0.0, client = 0.0, server = 0.0  // milliseconds
+    var process: Double { user + system }
+
+    static func take() -> CPUSample {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        var s = CPUSample()
+        s.user = Double(usage.ru_utime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec) / 1000
+        s.system = Double(usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_stime.tv_usec) / 1000
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        for tid in tasks {
+            guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8) else { continue }
+            let name = stat.split(separator: "(").dropFirst().first?.split(separator: ")").first.map(String.init) ?? ""
+            let ms = ticks(stat) * 10
+            if name == "lex-http2" { s.client += ms }
+            if name == "standin-h2" { s.server += ms }
+        }
+        return s
+    }
+
+    static func - (a: CPUSample, b: CPUSample) -> CPUSample {
+        CPUSample(user: a.user - b.user, system: a.system - b.system, client: a.client - b.client, server: a.server - b.server)
+    }
+
+    /// utime + stime (fields 14 and 15) of a /proc stat line, in clock ticks (1/100 s).
+    static func ticks(_ stat: String) -> Double {
+        guard let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13 else { return 0 }
+        return (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+    }
+
+    static func processTicks(_ pid: Int32) -> Int {
+        Int(ticks((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""))
+    }
+
+    static func residentKiB() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+}
