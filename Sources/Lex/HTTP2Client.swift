@@ -138,7 +138,10 @@ public final class HTTP2Client: @unchecked Sendable {
             while !dirty.isEmpty {
                 let batch = dirty
                 dirty = []
-                for c in batch { c.flush() }
+                for c in batch {
+                    c.isDirty = false
+                    c.flush()
+                }
             }
         }
         sslContext.map { SSL_CTX_free($0) }
@@ -248,7 +251,10 @@ public final class HTTP2Client: @unchecked Sendable {
     }
 
     func markDirty(_ connection: HTTP2Connection) {
-        dirty.append(connection)
+        if !connection.isDirty {
+            connection.isDirty = true
+            dirty.append(connection)
+        }
         nextDeadline = min(nextDeadline, connection.earliestDeadline)
     }
 

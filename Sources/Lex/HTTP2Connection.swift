@@ -27,6 +27,8 @@ final class HTTP2Connection {
     private var pendingOutput: [UInt8] = []
     private var watchingWrite = false
     private var closeRequested = false
+    /// On the client's list of connections to flush after this turn.
+    var isDirty = false
     private var readBuffer = [UInt8](repeating: 0, count: 16 * 1024)
 
     // Deadlines, monotonic nanoseconds (`.max`: none).
