@@ -143,6 +143,7 @@ final class HTTP2ServerConnection: @unchecked Sendable {
             nghttp2_option_new(&option)
             defer { nghttp2_option_del(option) }
             nghttp2_option_set_no_auto_ping_ack(option, server.settings.acknowledgesPings ? 0 : 1)
+            nghttp2_option_set_no_auto_window_update(option, server.settings.returnsWindow ? 0 : 1)
             guard nghttp2_session_server_new2(&s, HTTP2ServerCallbacks.server, Unmanaged.passUnretained(self).toOpaque(), option) == 0 else { return false }
             session = s
             var entries = [
@@ -150,7 +151,7 @@ final class HTTP2ServerConnection: @unchecked Sendable {
                 nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: UInt32(server.settings.initialWindowSize)),
             ]
             nghttp2_submit_settings(s, UInt8(NGHTTP2_FLAG_NONE.rawValue), &entries, entries.count)
-            nghttp2_session_set_local_window_size(s, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, 64 << 20)
+            if server.settings.returnsWindow { nghttp2_session_set_local_window_size(s, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, 64 << 20) }
             return true
         }
     }

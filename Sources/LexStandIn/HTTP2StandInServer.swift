@@ -32,6 +32,9 @@ public final class HTTP2StandInServer: @unchecked Sendable {
         public var initialWindowSize = 1 << 20
         /// Answer PINGs (false: a peer whose HTTP/2 layer hangs, for keepalive tests).
         public var acknowledgesPings = true
+        /// Return receive window as request DATA arrives (false: never a WINDOW_UPDATE, a peer
+        /// that stops reading; the client stalls once the initial window is spent).
+        public var returnsWindow = true
         public init() {}
     }
 

@@ -119,6 +119,79 @@ struct HTTP2Benchmark {
                      Double(busy1 - idle1) * 10_000 / Double(chunks), sink.received))
     }
 
+    /// libcurl 7.88.1 as a daemon would drive it (see `CurlUploadProbe`) and this client, each
+    /// with `streams` uploads on its own thread: idle for the window (nothing to send), 50
+    /// chunks/s of 320 bytes on every stream for the window, then against a server that stops
+    /// returning window (flow-control stall, the trigger of curl #10618 and #7821) for the window.
+    @Test(arguments: [1, 100]) func libcurlAgainstThisClient(streams count: Int) throws {
+        let sink = Sink()
+        defer { sink.server.stop() }
+        var stalled = HTTP2StandInServer.Settings()
+        stalled.returnsWindow = false
+        stalled.initialWindowSize = 65535
+        let staller = try HTTP2StandInServer(settings: stalled) { $0.respond(status: 200) }
+        defer { staller.stop() }
+        let chunks = Int(Self.seconds * 50)
+        func paced(_ send: (Int, [UInt8]) -> Void, round: () -> Void) {
+            let start = Date()
+            for i in 0..<chunks {
+                for s in 0..<count { send(s, audioChunk(i)) }
+                round()
+                Thread.sleep(until: start.addingTimeInterval(Double(i + 1) * 0.02))  // pacing, as callers speak
+            }
+        }
+        func window() { Thread.sleep(forTimeInterval: Self.seconds) }  // the measurement window itself
+        let stallBytes = [UInt8](repeating: 7, count: 128 * 1024)
+
+        let probe = CurlUploadProbe(url: "http://127.0.0.1:\(sink.server.port)/conversation", streams: count)
+        let started = eventually(seconds: 30) { probe.uploads.allSatisfy { u in u.lock.withLock { u.readCalls > 0 } } }
+        if !started { print("HTTP2BENCH libcurl started \(probe.uploads.filter { u in u.lock.withLock { u.readCalls > 0 } }.count) of \(count) uploads; server connections \(sink.server.connectionsAccepted)") }
+        #expect(started, "libcurl started \(probe.uploads.filter { u in u.lock.withLock { u.readCalls > 0 } }.count) of \(count) uploads")
+        let c0 = CPUSample.thread("curl-upload"), r0 = probe.readCalls
+        window()
+        let c1 = CPUSample.thread("curl-upload"), r1 = probe.readCalls
+        paced({ probe.append($1, to: $0) }, round: { probe.wake() })
+        let c2 = CPUSample.thread("curl-upload")
+        #expect(eventually(seconds: 30) { sink.received == chunks * count * 320 }, "the server received \(sink.received) bytes from libcurl")
+        let curlBytes = sink.received
+        let curlConnections = sink.server.connectionsAccepted
+        probe.finish()
+        let stallProbe = CurlUploadProbe(url: "http://127.0.0.1:\(staller.port)/conversation", streams: 1)
+        stallProbe.append(stallBytes, to: 0)
+        stallProbe.wake()
+        #expect(eventually(seconds: 10) { stallProbe.readCalls > 0 })
+        let s0 = CPUSample.thread("curl-upload"), sr0 = stallProbe.readCalls
+        window()
+        let s1 = CPUSample.thread("curl-upload"), sr1 = stallProbe.readCalls
+        stallProbe.abandon()
+        print(String(format: "HTTP2BENCH %@, %d stream(s) on %d connection(s): idle %.0f s: %.0f ms CPU, %d read callbacks; %d chunks at 50/s each: %.0f ms CPU (%.2f µs per chunk); stalled by flow control %.0f s: %.0f ms CPU, %d read callbacks",
+                     curlVersion(), count, curlConnections, Self.seconds, c1 - c0, r1 - r0, chunks, c2 - c1, (c2 - c1) * 1000 / Double(chunks * count), Self.seconds, s1 - s0, sr1 - sr0))
+
+        let client = HTTP2Client()
+        defer { client.shutdown() }
+        let (streams, _) = try openStreams(count, client: client, port: sink.server.port)
+        let h0 = CPUSample.thread("lex-http2")
+        window()
+        let h1 = CPUSample.thread("lex-http2")
+        paced({ try? streams[$0].send($1) }, round: {})
+        let h2 = CPUSample.thread("lex-http2")
+        #expect(eventually(seconds: 30) { sink.received == curlBytes + chunks * count * 320 })
+        streams.forEach { $0.finish() }
+        var small = HTTP2ClientConfiguration()
+        small.sendBufferLimit = 256 * 1024
+        let stallClient = HTTP2Client(configuration: small)
+        defer { stallClient.shutdown() }
+        let (stallStreams, _) = try openStreams(1, client: stallClient, port: staller.port)
+        try stallStreams[0].send(stallBytes)
+        #expect(eventually(seconds: 10) { stallStreams[0].bufferedOutboundBytes == stallBytes.count - 65535 })
+        let t0 = CPUSample.thread("lex-http2")
+        window()
+        let t1 = CPUSample.thread("lex-http2")
+        print(String(format: "HTTP2BENCH HTTP2Client, %d stream(s) on %d connection(s): idle %.0f s: %.0f ms CPU; %d chunks at 50/s each: %.0f ms CPU (%.2f µs per chunk); stalled by flow control %.0f s: %.0f ms CPU (both clients' threads)",
+                     count, client.statistics.connections, Self.seconds, h1 - h0, chunks, h2 - h1, (h2 - h1) * 1000 / Double(chunks * count), Self.seconds, t1 - t0))
+        stallStreams[0].cancel()
+    }
+
     private func curlVersion() -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
@@ -157,6 +230,16 @@ struct CPUSample {
             if name == "standin-h2" { s.server += ms }
         }
         return s
+    }
+
+    /// CPU milliseconds of this process's threads named `name`.
+    static func thread(_ name: String) -> Double {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.reduce(0) { sum, tid in
+            guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+                  stat.contains("(\(name))") else { return sum }
+            return sum + ticks(stat) * 10
+        }
     }
 
     static func - (a: CPUSample, b: CPUSample) -> CPUSample {
