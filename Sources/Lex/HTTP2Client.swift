@@ -39,6 +39,8 @@ public final class HTTP2Client: @unchecked Sendable {
     private let lock = NSLock()
     private var commands: [Command] = []
     private var wakePending = false
+    /// A coalesced flush is due: callers need not wake the thread for `resume` or `consume`.
+    private var flushArmed = false
     private var stopped = false
     private var stats = Statistics()
 
@@ -47,6 +49,8 @@ public final class HTTP2Client: @unchecked Sendable {
     private var pools: [String: [HTTP2Connection]] = [:]
     private var byFD: [Int32: UInt64] = [:]
     private var dirty: [HTTP2Connection] = []
+    private var coalesced: [HTTP2Connection] = []
+    private var flushDeadline: UInt64 = .max
     private var nextID: UInt64 = 1
     private var nextDeadline: UInt64 = .max
     private var sslContext: OpaquePointer?
@@ -99,8 +103,13 @@ public final class HTTP2Client: @unchecked Sendable {
         }
         if case .shutdown = command { stopped = true }
         commands.append(command)
-        let wake = !wakePending
-        wakePending = true
+        var deferrable = false
+        switch command {
+        case .resume, .consume: deferrable = flushArmed
+        default: break
+        }
+        let wake = !wakePending && !deferrable
+        if wake { wakePending = true }
         lock.unlock()
         if wake {
             var one: UInt64 = 1
@@ -118,8 +127,9 @@ public final class HTTP2Client: @unchecked Sendable {
         defer { events.deallocate() }
         while running {
             let now = Self.now()
-            let timeout: Int32 = nextDeadline == .max ? -1 : Int32(clamping: (nextDeadline.subtractingReportingOverflow(now).partialValue / 1_000_000) + 1)
-            let n = epoll_wait(epollFD, events, Int32(capacity), nextDeadline <= now ? 0 : timeout)
+            let due = min(nextDeadline, flushDeadline)
+            let timeout: Int32 = due == .max ? -1 : Int32(clamping: (due.subtractingReportingOverflow(now).partialValue / 1_000_000) + 1)
+            let n = epoll_wait(epollFD, events, Int32(capacity), due <= now ? 0 : timeout)
             for i in 0..<max(0, Int(n)) {
                 let ev = events[i]
                 if ev.data.fd == wakeFD {
@@ -132,7 +142,19 @@ public final class HTTP2Client: @unchecked Sendable {
                 c.handle(readable: flags & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0,
                          writable: flags & (EPOLLOUT.rawValue | EPOLLERR.rawValue) != 0)
             }
+            let flushDue = Self.now() >= flushDeadline
+            if flushDue {
+                flushDeadline = .max
+                lock.withLock { flushArmed = false }
+            }
             runCommands()
+            if flushDue {
+                for c in coalesced {
+                    c.isCoalesced = false
+                    markDirty(c)
+                }
+                coalesced = []
+            }
             let after = Self.now()
             if after >= nextDeadline { checkTimers(now: after) }
             while !dirty.isEmpty {
@@ -256,6 +278,20 @@ public final class HTTP2Client: @unchecked Sendable {
             dirty.append(connection)
         }
         nextDeadline = min(nextDeadline, connection.earliestDeadline)
+    }
+
+    /// Like `markDirty`, but the flush waits up to `sendCoalescingInterval` so that the chunks
+    /// callers send meanwhile leave in the same write (and wake this thread once).
+    func markDirtyCoalesced(_ connection: HTTP2Connection) {
+        guard configuration.sendCoalescingInterval > 0 else { return markDirty(connection) }
+        if flushDeadline == .max {
+            flushDeadline = Self.now() + Self.nanoseconds(configuration.sendCoalescingInterval)
+            lock.withLock { flushArmed = true }
+        }
+        if !connection.isCoalesced {
+            connection.isCoalesced = true
+            coalesced.append(connection)
+        }
     }
 
     func remove(_ connection: HTTP2Connection) {

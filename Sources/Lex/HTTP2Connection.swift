@@ -29,6 +29,8 @@ final class HTTP2Connection {
     private var closeRequested = false
     /// On the client's list of connections to flush after this turn.
     var isDirty = false
+    /// On the client's list of connections to flush when the coalescing interval ends.
+    var isCoalesced = false
     private var readBuffer = [UInt8](repeating: 0, count: 16 * 1024)
 
     // Deadlines, monotonic nanoseconds (`.max`: none).
@@ -154,7 +156,7 @@ final class HTTP2Connection {
     func resume(_ stream: HTTP2Stream) {
         guard let session, stream.streamID > 0, streams[stream.streamID] != nil else { return }
         nghttp2_session_resume_data(session, stream.streamID)
-        client.markDirty(self)
+        client.markDirtyCoalesced(self)
     }
 
     /// Returns `bytes` of receive window: the stream's handlers have consumed them.
@@ -164,7 +166,7 @@ final class HTTP2Connection {
         if stream.streamID > 0, streams[stream.streamID] != nil {
             nghttp2_session_consume_stream(session, stream.streamID, bytes)
         }
-        client.markDirty(self)
+        client.markDirtyCoalesced(self)
     }
 
     /// After a stream left this connection: start the idle clock when it was the last.
@@ -240,19 +242,24 @@ final class HTTP2Connection {
         }
     }
 
-    /// Writes what nghttp2 has to send until the socket would block.
+    /// Writes what nghttp2 has to send until the socket would block: frames are gathered (up to
+    /// 64 KiB) and written in one call, so the chunks of many streams share a system call.
     func flush() {
         if closeRequested && load == 0 { return close(sendGoAway: true) }
         guard state == .ready, let socket, let session else { return }
-        while true {
-            if pendingOutput.isEmpty {
+        var drained = false
+        writing: while true {
+            while !drained && pendingOutput.count < 64 * 1024 {
                 var data: UnsafePointer<UInt8>?
                 let n = nghttp2_session_mem_send(session, &data)
                 if n < 0 { return fail(.connectionClosed(reason: "HTTP/2 session: " + String(cString: nghttp2_strerror(Int32(n))))) }
-                if n == 0 || data == nil { break }
-                pendingOutput.append(contentsOf: UnsafeBufferPointer(start: data, count: n))
-                if pendingOutput.count < 16 * 1024 { continue }
+                if n == 0 || data == nil {
+                    drained = true
+                } else {
+                    pendingOutput.append(contentsOf: UnsafeBufferPointer(start: data, count: n))
+                }
             }
+            if pendingOutput.isEmpty { break writing }
             let io = pendingOutput.withUnsafeBytes { socket.write($0) }
             switch io {
             case .done(let n):
@@ -268,12 +275,8 @@ final class HTTP2Connection {
                 return fail(goAwayError ?? .connectionClosed(reason: "the server closed the connection"))
             }
         }
-        if !pendingOutput.isEmpty {
-            let io = pendingOutput.withUnsafeBytes { socket.write($0) }
-            if case .done(let n) = io { pendingOutput.removeFirst(n) }
-        }
-        setWatchWrite(!pendingOutput.isEmpty)
-        if nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0 && pendingOutput.isEmpty {
+        setWatchWrite(false)
+        if nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0 {
             fail(goAwayError ?? .connectionClosed(reason: "the HTTP/2 session ended"))
         }
     }

@@ -40,21 +40,26 @@ struct HTTP2Benchmark {
         configuration.maxStreamsPerConnection = streamsPerConnection
         let client = HTTP2Client(configuration: configuration)
         defer { client.shutdown() }
+        let rss0 = CPUSample.residentKiB()
         let (streams, _) = try openStreams(200, client: client, port: sink.server.port)
+        let rss1 = CPUSample.residentKiB()
         let before = CPUSample.take()
         Thread.sleep(forTimeInterval: Self.seconds)  // the measurement window itself
         let after = CPUSample.take()
         let d = after - before
-        print(String(format: "HTTP2BENCH idle: 200 streams, %d per connection (%d connections), %.0f s: process %.1f ms CPU (user %.1f, system %.1f), client thread %.1f ms, stand-in threads %.1f ms",
-                     streamsPerConnection, client.statistics.connections, Self.seconds, d.process, d.user, d.system, d.client, d.server))
+        print(String(format: "HTTP2BENCH idle: 200 streams, %d per connection (%d connections), %.0f s: process %.1f ms CPU (user %.1f, system %.1f), client thread %.1f ms, stand-in threads %.1f ms; RSS %d -> %d KiB with the streams open (client and stand-in together: %.1f KiB per stream)",
+                     streamsPerConnection, client.statistics.connections, Self.seconds, d.process, d.user, d.system, d.client, d.server,
+                     rss0, rss1, Double(rss1 - rss0) / 200))
         streams.forEach { $0.cancel() }
     }
 
-    @Test(arguments: [100, 1]) func pacedChunks(streamsPerConnection: Int) throws {
+    @Test(arguments: [(100, 0.0), (100, 0.002), (100, 0.005), (1, 0.002)])
+    func pacedChunks(streamsPerConnection: Int, coalescing: Double) throws {
         let sink = Sink()
         defer { sink.server.stop() }
         var configuration = HTTP2ClientConfiguration()
         configuration.maxStreamsPerConnection = streamsPerConnection
+        configuration.sendCoalescingInterval = coalescing
         let client = HTTP2Client(configuration: configuration)
         defer { client.shutdown() }
         let (streams, _) = try openStreams(500, client: client, port: sink.server.port)
@@ -62,11 +67,15 @@ struct HTTP2Benchmark {
         let timer = DispatchSource.makeTimerSource(queue: pacer)
         let counts = Counts()
         let chunk = audioChunk(1)
-        timer.schedule(deadline: .now(), repeating: .milliseconds(20), leeway: .nanoseconds(0))
+        // Calls' frames arrive spread over the 20 ms, not in one burst: each millisecond sends
+        // on the streams whose index is that millisecond modulo 20 (25 of the 500).
+        var tick = 0
+        timer.schedule(deadline: .now(), repeating: .milliseconds(1), leeway: .nanoseconds(0))
         timer.setEventHandler {
-            for s in streams {
-                do { try s.send(chunk); counts.sent += 1 } catch { counts.refused += 1 }
+            for i in stride(from: tick % 20, to: streams.count, by: 20) {
+                do { try streams[i].send(chunk); counts.sent += 1 } catch { counts.refused += 1 }
             }
+            tick += 1
         }
         let rssBefore = CPUSample.residentKiB()
         let before = CPUSample.take()
@@ -79,8 +88,8 @@ struct HTTP2Benchmark {
         let sent = pacer.sync { counts.sent }
         #expect(eventually(seconds: 30) { sink.received == sent * 320 })
         let perChunk = { (ms: Double) in ms * 1000 / Double(max(1, sent)) }
-        print(String(format: "HTTP2BENCH paced: 500 streams x 50 chunks/s x 320 B, %d per connection (%d connections), %.0f s: %d chunks sent, %d refused, %d bytes received by the server; per chunk: process %.2f µs (user %.2f, system %.2f), client thread %.2f µs, stand-in threads %.2f µs; client thread %.1f%% of a core; RSS %d -> %d KiB",
-                     streamsPerConnection, client.statistics.connections, Self.seconds, sent, pacer.sync { counts.refused }, sink.received,
+        print(String(format: "HTTP2BENCH paced: 500 streams x 50 chunks/s x 320 B (25 streams each ms), %d per connection (%d connections), coalescing %.0f ms, %.0f s: %d chunks sent, %d refused, %d bytes received by the server; per chunk: process %.2f µs (user %.2f, system %.2f), client thread %.2f µs, stand-in threads %.2f µs; client thread %.1f%% of a core; RSS %d -> %d KiB",
+                     streamsPerConnection, client.statistics.connections, coalescing * 1000, Self.seconds, sent, pacer.sync { counts.refused }, sink.received,
                      perChunk(d.process), perChunk(d.user), perChunk(d.system), perChunk(d.client), perChunk(d.server),
                      d.client / (Self.seconds * 10), rssBefore, rssAfter))
         streams.forEach { $0.finish() }
