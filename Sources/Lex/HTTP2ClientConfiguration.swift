@@ -28,9 +28,10 @@ public struct HTTP2ClientConfiguration: Sendable {
     public var connectionWindowBytes: Int = 16 << 20
     /// Request DATA waits up to this long (seconds) before it is written, so that the chunks of
     /// many streams sent meanwhile share one wakeup of the client thread and one socket write
-    /// (window updates too). 0 writes at once. Measured in BENCHMARKS.md ("HTTP/2 streaming
-    /// transport"): at 500 streams x 50 chunks/s it divides the client's CPU per chunk by ~N.
-    public var sendCoalescingInterval: Double = 0.002
+    /// (window updates too). 0 writes at once. At 500 streams x 50 chunks/s, 5 ms halves the
+    /// client thread's CPU per chunk against 0 (BENCHMARKS.md, "HTTP/2 streaming transport");
+    /// next to Lex's end-of-speech detection (hundreds of milliseconds) the delay is noise.
+    public var sendCoalescingInterval: Double = 0.005
     /// Bytes `HTTP2Stream.send` queues before it throws `.sendBufferFull`.
     public var sendBufferLimit: Int = 64 * 1024
     /// One line per connection failure; never headers or bodies.

@@ -53,7 +53,7 @@ struct HTTP2Benchmark {
         streams.forEach { $0.cancel() }
     }
 
-    @Test(arguments: [(100, 0.0), (100, 0.002), (100, 0.005), (1, 0.002)])
+    @Test(arguments: [(100, 0.0), (100, 0.002), (100, 0.005), (1, 0.005)])
     func pacedChunks(streamsPerConnection: Int, coalescing: Double) throws {
         let sink = Sink()
         defer { sink.server.stop() }
