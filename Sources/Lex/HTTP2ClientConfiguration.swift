@@ -2,7 +2,7 @@ import Logging
 
 /// How `HTTP2Client` connects and streams. Times are in seconds, sizes in bytes.
 public struct HTTP2ClientConfiguration: Sendable {
-    /// Time allowed for TCP connect plus TLS handshake.
+    /// Time allowed for name resolution, TCP connect and TLS handshake together.
     public var connectTimeout: Double = 3
     /// Time from opening a stream to its response HEADERS; nil waits for ever (the stream's
     /// owner then bounds it). Lex StartConversation answers its HEADERS at once.

@@ -219,7 +219,10 @@ struct HTTP2URL: Hashable, Sendable {
     /// Path and query as on the wire (`/a/b?c`).
     var path: String
 
-    var authority: String { (secure && port == 443) || (!secure && port == 80) ? host : "\(host):\(port)" }
+    var authority: String {
+        let h = host.contains(":") ? "[\(host)]" : host  // an IPv6 literal (RFC 3986 §3.2.2)
+        return (secure && port == 443) || (!secure && port == 80) ? h : "\(h):\(port)"
+    }
     var origin: String { (secure ? "https://" : "http://") + authority }
 
     init(_ text: String) throws(HTTP2Error) {

@@ -8,8 +8,9 @@ import Testing
 
 /// Not a test: measurements for BENCHMARKS.md ("HTTP/2 streaming transport"), run on demand with
 /// `LEXCONNECTOR_BENCH=1 swift test -c release --filter HTTP2Benchmark`. Client and stand-in
-/// share the process; CPU comes from getrusage (process) and /proc/self/task/<tid>/stat (the
-/// client thread `lex-http2`, the stand-in's `standin-h2` threads), curl's from /proc/<pid>/stat.
+/// share the process; CPU comes from getrusage (process) and /proc/self/task/<tid>/schedstat
+/// (the client thread `lex-http2`, the stand-in's `standin-h2` threads), curl's from
+/// /proc/<pid>/schedstat.
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["LEXCONNECTOR_BENCH"] != nil))
 struct HTTP2Benchmark {
     static let seconds = Double(ProcessInfo.processInfo.environment["LEXCONNECTOR_BENCH_SECONDS"] ?? "") ?? 10
@@ -19,16 +20,19 @@ struct HTTP2Benchmark {
         private let lock = NSLock()
         private var bytes = 0
         var received: Int { lock.withLock { bytes } }
-        lazy var server: HTTP2StandInServer = try! HTTP2StandInServer { [self] stream in
+        let tls: Bool
+        init(tls: Bool = false) { self.tls = tls }
+        lazy var server: HTTP2StandInServer = try! HTTP2StandInServer(tls: tls ? .init(certificatePath: TestCertificate.shared.certificatePath, privateKeyPath: TestCertificate.shared.keyPath) : nil) { [self] stream in
             stream.respond(status: 200)
             stream.onData = { [self] data in lock.withLock { bytes += data.count } }
             stream.onEnd = { stream.finish() }
         }
     }
 
-    private func openStreams(_ count: Int, client: HTTP2Client, port: UInt16) throws -> ([HTTP2Stream], [StreamRecorder]) {
+    private func openStreams(_ count: Int, client: HTTP2Client, port: UInt16, tls: Bool = false) throws -> ([HTTP2Stream], [StreamRecorder]) {
         let recorders = (0..<count).map { _ in StreamRecorder() }
-        let streams = try recorders.map { try client.open(url: "http://127.0.0.1:\(port)/conversation", headers: [], queue: $0.queue, handlers: $0.handlers) }
+        let url = tls ? "https://localhost:\(port)/conversation" : "http://127.0.0.1:\(port)/conversation"
+        let streams = try recorders.map { try client.open(url: url, headers: [], queue: $0.queue, handlers: $0.handlers) }
         #expect(eventually(seconds: 30) { recorders.allSatisfy { $0.received.status == 200 } })
         return (streams, recorders)
     }
@@ -47,22 +51,23 @@ struct HTTP2Benchmark {
         Thread.sleep(forTimeInterval: Self.seconds)  // the measurement window itself
         let after = CPUSample.take()
         let d = after - before
-        print(String(format: "HTTP2BENCH idle: 200 streams, %d per connection (%d connections), %.0f s: process %.1f ms CPU (user %.1f, system %.1f), client thread %.1f ms, stand-in threads %.1f ms; RSS %d -> %d KiB with the streams open (client and stand-in together: %.1f KiB per stream)",
-                     streamsPerConnection, client.statistics.connections, Self.seconds, d.process, d.user, d.system, d.client, d.server,
+        print(String(format: "HTTP2BENCH idle: 200 streams, %d per connection (%d connections), %.0f s: process %.1f ms CPU, client thread %.2f ms, stand-in threads %.1f ms; RSS %d -> %d KiB with the streams open (client and stand-in together: %.1f KiB per stream)",
+                     streamsPerConnection, client.statistics.connections, Self.seconds, d.process, d.client, d.server,
                      rss0, rss1, Double(rss1 - rss0) / 200))
         streams.forEach { $0.cancel() }
     }
 
-    @Test(arguments: [(100, 0.0), (100, 0.002), (100, 0.005), (1, 0.005)])
-    func pacedChunks(streamsPerConnection: Int, coalescing: Double) throws {
-        let sink = Sink()
+    @Test(arguments: [(100, 0.0, false), (100, 0.002, false), (100, 0.005, false), (1, 0.005, false), (100, 0.005, true)])
+    func pacedChunks(streamsPerConnection: Int, coalescing: Double, tls: Bool) throws {
+        let sink = Sink(tls: tls)
         defer { sink.server.stop() }
         var configuration = HTTP2ClientConfiguration()
+        configuration.caFilePath = TestCertificate.shared.certificatePath
         configuration.maxStreamsPerConnection = streamsPerConnection
         configuration.sendCoalescingInterval = coalescing
         let client = HTTP2Client(configuration: configuration)
         defer { client.shutdown() }
-        let (streams, _) = try openStreams(500, client: client, port: sink.server.port)
+        let (streams, _) = try openStreams(500, client: client, port: sink.server.port, tls: tls)
         let pacer = DispatchQueue(label: "bench-pacer")
         let timer = DispatchSource.makeTimerSource(queue: pacer)
         let counts = Counts()
@@ -88,9 +93,9 @@ struct HTTP2Benchmark {
         let sent = pacer.sync { counts.sent }
         #expect(eventually(seconds: 30) { sink.received == sent * 320 })
         let perChunk = { (ms: Double) in ms * 1000 / Double(max(1, sent)) }
-        print(String(format: "HTTP2BENCH paced: 500 streams x 50 chunks/s x 320 B (25 streams each ms), %d per connection (%d connections), coalescing %.0f ms, %.0f s: %d chunks sent, %d refused, %d bytes received by the server; per chunk: process %.2f µs (user %.2f, system %.2f), client thread %.2f µs, stand-in threads %.2f µs; client thread %.1f%% of a core; RSS %d -> %d KiB",
-                     streamsPerConnection, client.statistics.connections, coalescing * 1000, Self.seconds, sent, pacer.sync { counts.refused }, sink.received,
-                     perChunk(d.process), perChunk(d.user), perChunk(d.system), perChunk(d.client), perChunk(d.server),
+        print(String(format: "HTTP2BENCH paced: 500 streams x 50 chunks/s x 320 B (25 streams each ms), %@, %d per connection (%d connections), coalescing %.0f ms, %.0f s: %d chunks sent, %d refused, %d bytes received by the server; per chunk: process %.2f µs, client thread %.2f µs, stand-in threads %.2f µs; client thread %.1f%% of a core; RSS %d -> %d KiB",
+                     tls ? "TLS" : "h2c", streamsPerConnection, client.statistics.connections, coalescing * 1000, Self.seconds, sent, pacer.sync { counts.refused }, sink.received,
+                     perChunk(d.process), perChunk(d.client), perChunk(d.server),
                      d.client / (Self.seconds * 10), rssBefore, rssAfter))
         streams.forEach { $0.finish() }
     }
@@ -111,9 +116,10 @@ struct HTTP2Benchmark {
             try? input.fileHandleForWriting.close()
             curl.waitUntilExit()
         }
-        let idle0 = CPUSample.processTicks(curl.processIdentifier)
+        let schedstat = "/proc/\(curl.processIdentifier)/schedstat"
+        let idle0 = CPUSample.runMilliseconds(schedstat)
         Thread.sleep(forTimeInterval: Self.seconds)  // the measurement window itself
-        let idle1 = CPUSample.processTicks(curl.processIdentifier)
+        let idle1 = CPUSample.runMilliseconds(schedstat)
         let chunk = Data(audioChunk(2))
         let chunks = Int(Self.seconds * 50)
         let start = Date()
@@ -122,10 +128,9 @@ struct HTTP2Benchmark {
             let due = start.addingTimeInterval(Double(i + 1) * 0.02)
             Thread.sleep(until: due)  // pacing, as a caller speaks
         }
-        let busy1 = CPUSample.processTicks(curl.processIdentifier)
-        print(String(format: "HTTP2BENCH curl %@ upload of unknown length over h2c: idle %.0f s: %.0f ms CPU; %d chunks of 320 B at 50/s: %.0f ms CPU (%.1f µs per chunk); server received %d bytes",
-                     curlVersion(), Self.seconds, Double(idle1 - idle0) * 10, chunks, Double(busy1 - idle1) * 10,
-                     Double(busy1 - idle1) * 10_000 / Double(chunks), sink.received))
+        let busy1 = CPUSample.runMilliseconds(schedstat)
+        print(String(format: "HTTP2BENCH curl %@ upload of unknown length over h2c: idle %.0f s: %.1f ms CPU; %d chunks of 320 B at 50/s: %.1f ms CPU (%.1f µs per chunk); server received %d bytes",
+                     curlVersion(), Self.seconds, idle1 - idle0, chunks, busy1 - idle1, (busy1 - idle1) * 1000 / Double(chunks), sink.received))
     }
 
     /// libcurl 7.88.1 as a daemon would drive it (see `CurlUploadProbe`) and this client, each
@@ -173,7 +178,7 @@ struct HTTP2Benchmark {
         window()
         let s1 = CPUSample.thread("curl-upload"), sr1 = stallProbe.readCalls
         stallProbe.abandon()
-        print(String(format: "HTTP2BENCH %@, %d stream(s) on %d connection(s): idle %.0f s: %.0f ms CPU, %d read callbacks; %d chunks at 50/s each: %.0f ms CPU (%.2f µs per chunk); stalled by flow control %.0f s: %.0f ms CPU, %d read callbacks",
+        print(String(format: "HTTP2BENCH %@, %d stream(s) on %d connection(s): idle %.0f s: %.2f ms CPU, %d read callbacks; %d chunks at 50/s each: %.1f ms CPU (%.2f µs per chunk); stalled by flow control %.0f s: %.1f ms CPU, %d read callbacks",
                      curlVersion(), count, curlConnections, Self.seconds, c1 - c0, r1 - r0, chunks, c2 - c1, (c2 - c1) * 1000 / Double(chunks * count), Self.seconds, s1 - s0, sr1 - sr0))
 
         let client = HTTP2Client()
@@ -196,7 +201,7 @@ struct HTTP2Benchmark {
         let t0 = CPUSample.thread("lex-http2")
         window()
         let t1 = CPUSample.thread("lex-http2")
-        print(String(format: "HTTP2BENCH HTTP2Client, %d stream(s) on %d connection(s): idle %.0f s: %.0f ms CPU; %d chunks at 50/s each: %.0f ms CPU (%.2f µs per chunk); stalled by flow control %.0f s: %.0f ms CPU (both clients' threads)",
+        print(String(format: "HTTP2BENCH HTTP2Client, %d stream(s) on %d connection(s): idle %.0f s: %.2f ms CPU; %d chunks at 50/s each: %.1f ms CPU (%.2f µs per chunk); stalled by flow control %.0f s: %.2f ms CPU (lex-http2 threads)",
                      count, client.statistics.connections, Self.seconds, h1 - h0, chunks, h2 - h1, (h2 - h1) * 1000 / Double(chunks * count), Self.seconds, t1 - t0))
         stallStreams[0].cancel()
     }
@@ -219,7 +224,7 @@ final class Counts: @unchecked Sendable {
     var refused = 0
 }
 
-/// CPU of this process (getrusage, µs) and of its threads by name (/proc, clock ticks).
+/// CPU of this process (getrusage, µs) and of its threads by name (/proc/self/task/<tid>/schedstat, ns).
 struct CPUSample {
     var user = 0.0, system = 0.0, client = 0.0, server = 0.0  // milliseconds
     var process: Double { user + system }
@@ -234,7 +239,7 @@ struct CPUSample {
         for tid in tasks {
             guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8) else { continue }
             let name = stat.split(separator: "(").dropFirst().first?.split(separator: ")").first.map(String.init) ?? ""
-            let ms = ticks(stat) * 10
+            let ms = runMilliseconds("/proc/self/task/\(tid)/schedstat")
             if name == "lex-http2" { s.client += ms }
             if name == "standin-h2" { s.server += ms }
         }
@@ -247,24 +252,18 @@ struct CPUSample {
         return tasks.reduce(0) { sum, tid in
             guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
                   stat.contains("(\(name))") else { return sum }
-            return sum + ticks(stat) * 10
+            return sum + runMilliseconds("/proc/self/task/\(tid)/schedstat")
         }
+    }
+
+    /// Time on a CPU from a schedstat file (its first field, nanoseconds), in milliseconds.
+    static func runMilliseconds(_ path: String) -> Double {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return (Double(text.split(separator: " ").first ?? "") ?? 0) / 1e6
     }
 
     static func - (a: CPUSample, b: CPUSample) -> CPUSample {
         CPUSample(user: a.user - b.user, system: a.system - b.system, client: a.client - b.client, server: a.server - b.server)
-    }
-
-    /// utime + stime (fields 14 and 15) of a /proc stat line, in clock ticks (1/100 s).
-    static func ticks(_ stat: String) -> Double {
-        guard let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13 else { return 0 }
-        return (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
-    }
-
-    static func processTicks(_ pid: Int32) -> Int {
-        Int(ticks((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""))
     }
 
     static func residentKiB() -> Int {

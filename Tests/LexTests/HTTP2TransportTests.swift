@@ -1,6 +1,7 @@
 import Foundation
 import Lex
 @testable import LexStandIn
+import Logging
 import Testing
 
 /// The HTTP/2 streaming transport against the stand-in's nghttp2 server on real loopback
@@ -260,6 +261,31 @@ import Testing
         let tls = StreamRecorder()
         _ = try client.open(url: "https://localhost:\(tlsServer.port)/", headers: [], queue: tls.queue, handlers: tls.handlers)
         #expect(tls.waitEnd() == .some(.noH2InALPN(host: "localhost", negotiated: nil)))
+    }
+
+    @Test func noSecretInAnyLogLine() throws {
+        let signature = "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+        let token = "FQoGZXIvYXdzEXAMPLETOKEN"
+        let store = CapturingLogHandler.Store()
+        var configuration = HTTP2ClientConfiguration()
+        configuration.logger = Logger(label: "test") { _ in CapturingLogHandler(store: store) }
+        let client = HTTP2Client(configuration: configuration)
+        defer { client.shutdown() }
+        let headers = [HTTP2Header("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261130/us-east-1/lex/aws4_request, " + signature),
+                       HTTP2Header("x-amz-security-token", token)]
+        let tls = try tlsServer(HTTP2EchoHandler.handler)  // untrusted: the client's TLS fails
+        defer { tls.stop() }
+        let goAway = try HTTP2StandInServer { stream in stream.goAway(.internalError) }
+        defer { goAway.stop() }
+        for url in ["https://localhost:\(tls.port)/", "http://127.0.0.1:\(goAway.port)/", "http://127.0.0.1:1/"] {
+            let recorder = StreamRecorder()
+            _ = try client.open(url: url, headers: headers, queue: recorder.queue, handlers: recorder.handlers)
+            #expect(recorder.waitEnd() != nil)
+        }
+        let lines = store.all
+        #expect(!lines.isEmpty)
+        #expect(!lines.contains { $0.contains(signature) || $0.contains(token) })
+        #expect(headers.map(\.description) == ["authorization: <redacted>", "x-amz-security-token: <redacted>"])
     }
 
     @Test func refusesBadInputWithTypedErrors() throws {
