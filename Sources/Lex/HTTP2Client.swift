@@ -51,6 +51,7 @@ public final class HTTP2Client: @unchecked Sendable {
     private var dirty: [HTTP2Connection] = []
     private var coalesced: [HTTP2Connection] = []
     private var flushDeadline: UInt64 = .max
+    private var lastCoalescedFlush: UInt64 = 0
     private var nextID: UInt64 = 1
     private var nextDeadline: UInt64 = .max
     private var sslContext: OpaquePointer?
@@ -144,6 +145,7 @@ public final class HTTP2Client: @unchecked Sendable {
             }
             let flushDue = Self.now() >= flushDeadline
             if flushDue {
+                lastCoalescedFlush = flushDeadline
                 flushDeadline = .max
                 lock.withLock { flushArmed = false }
             }
@@ -280,12 +282,20 @@ public final class HTTP2Client: @unchecked Sendable {
         nextDeadline = min(nextDeadline, connection.earliestDeadline)
     }
 
-    /// Like `markDirty`, but the flush waits up to `sendCoalescingInterval` so that the chunks
-    /// callers send meanwhile leave in the same write (and wake this thread once).
+    /// Like `markDirty`, at most once per `sendCoalescingInterval`: the first flush of an
+    /// interval happens at once (a lone stream's chunk is not delayed), later ones wait for the
+    /// interval's end, so the chunks callers send meanwhile leave in the same write and callers
+    /// need not wake this thread for them.
     func markDirtyCoalesced(_ connection: HTTP2Connection) {
-        guard configuration.sendCoalescingInterval > 0 else { return markDirty(connection) }
+        let interval = Self.nanoseconds(configuration.sendCoalescingInterval)
+        guard interval > 0 else { return markDirty(connection) }
+        let now = Self.now()
+        if flushDeadline == .max && now >= lastCoalescedFlush &+ interval {
+            lastCoalescedFlush = now
+            return markDirty(connection)
+        }
         if flushDeadline == .max {
-            flushDeadline = Self.now() + Self.nanoseconds(configuration.sendCoalescingInterval)
+            flushDeadline = lastCoalescedFlush &+ interval
             lock.withLock { flushArmed = true }
         }
         if !connection.isCoalesced {

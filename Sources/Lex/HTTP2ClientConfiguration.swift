@@ -26,9 +26,10 @@ public struct HTTP2ClientConfiguration: Sendable {
     public var streamWindowBytes: Int = 256 * 1024
     /// The connection-level receive window (all streams together).
     public var connectionWindowBytes: Int = 16 << 20
-    /// Request DATA waits up to this long (seconds) before it is written, so that the chunks of
-    /// many streams sent meanwhile share one wakeup of the client thread and one socket write
-    /// (window updates too). 0 writes at once. At 500 streams x 50 chunks/s, 5 ms halves the
+    /// Request DATA is written at most once per this interval (seconds): the first chunk of an
+    /// interval leaves at once, the chunks sent during the rest of it wait for its end, so those
+    /// of many streams share one wakeup of the client thread and one socket write (window
+    /// updates too). 0 writes every chunk at once. At 500 streams x 50 chunks/s, 5 ms halves the
     /// client thread's CPU per chunk against 0 (BENCHMARKS.md, "HTTP/2 streaming transport");
     /// next to Lex's end-of-speech detection (hundreds of milliseconds) the delay is noise.
     public var sendCoalescingInterval: Double = 0.005
