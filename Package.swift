@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "CSpeexDSP", linkerSettings: [.linkedLibrary("speexdsp")]),
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "CEpoll"),
+        // nghttp2 + libssl: the HTTP/2 streaming transport (Lex StartConversation) and its stand-in.
+        .target(name: "CNghttp2", linkerSettings: [.linkedLibrary("nghttp2"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]),
 
         // Swift modules.
         // HTTP/1.1 request parser, handshake, RFC 6455 frame codec, UTF-8 validation, the
@@ -42,11 +44,11 @@ let package = Package(
         ]),
         .target(name: "Audio", dependencies: ["CWebRTCVAD", "CSpeexDSP"]),
         .target(name: "Lex", dependencies: [
-            "COpenSSL", "CCurl", "CZlib",
+            "COpenSSL", "CCurl", "CZlib", "CNghttp2", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Test support: an in-process Amazon Lex stand-in (HTTP on loopback).
-        .target(name: "LexStandIn", dependencies: ["Lex", "COpenSSL"]),
+        .target(name: "LexStandIn", dependencies: ["Lex", "COpenSSL", "CNghttp2"]),
         // Test support: a blocking loopback WebSocket client with receive timeouts.
         .target(name: "WebSocketTestClient", dependencies: ["WebSocketProtocol"], path: "Tests/WebSocketTestClient"),
         // sd_notify (READY=1, STOPPING=1, WATCHDOG=1) over $NOTIFY_SOCKET.

@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Lex
+import LexStandIn
+
+/// Records one client stream's events (on its queue) and lets a test wait for the end, bounded.
+final class StreamRecorder: @unchecked Sendable {
+    let queue = DispatchQueue(label: "http2-test-stream")
+    private let lock = NSLock()
+    private let ended = DispatchSemaphore(value: 0)
+    private let writable = DispatchSemaphore(value: 0)
+    private(set) var status = 0
+    private(set) var body: [UInt8] = []
+    private(set) var trailers: [HTTP2Header] = []
+    private(set) var end: HTTP2Error??
+    private(set) var events: [String] = []
+
+    var handlers: HTTP2StreamHandlers {
+        HTTP2StreamHandlers(
+            onResponse: { status, _ in self.lock.withLock { self.status = status; self.events.append("response") } },
+            onData: { bytes in self.lock.withLock { self.body += bytes } },
+            onTrailers: { t in self.lock.withLock { self.trailers = t; self.events.append("trailers") } },
+            onWritable: { self.writable.signal() },
+            onEnd: { error in
+                self.lock.withLock { self.end = .some(error); self.events.append("end") }
+                self.ended.signal()
+            })
+    }
+
+    /// Waits (at most `seconds`) for onEnd; returns its error, or nil-nil when it never came.
+    func waitEnd(seconds: Double = 30) -> HTTP2Error?? {
+        guard ended.wait(timeout: .now() + seconds) == .success else { return nil }
+        return lock.withLock { end }
+    }
+
+    /// Sends `bytes`, waiting for onWritable (bounded) while the send buffer is full.
+    func send(_ stream: HTTP2Stream, _ bytes: [UInt8]) throws {
+        while true {
+            do {
+                try stream.send(bytes)
+                return
+            } catch .sendBufferFull {
+                guard writable.wait(timeout: .now() + 10) == .success else { throw HTTP2Error.timeout(.responseHeaders) }
+            }
+        }
+    }
+
+    var received: (status: Int, body: [UInt8], trailers: [HTTP2Header], events: [String]) {
+        lock.withLock { (status, body, trailers, events) }
+    }
+}
+
+/// A self-signed certificate for `localhost` and 127.0.0.1, made at test time with the openssl CLI.
+struct TestCertificate {
+    let directory: String
+    var certificatePath: String { directory + "/cert.pem" }
+    var keyPath: String { directory + "/key.pem" }
+
+    static let shared: TestCertificate = {
+        let dir = NSTemporaryDirectory() + "lexconnector-h2-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                       "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem", "-days", "1", "-subj", "/CN=localhost",
+                       "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        try? p.run()
+        p.waitUntilExit()
+        return TestCertificate(directory: dir)
+    }()
+}
+
+/// Accepts TCP connections and reads whatever comes, never writing: a peer that never answers.
+final class SilentPeer: @unchecked Sendable {
+    let port: UInt16
+    private let fd: Int32
+
+    init() {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        listen(fd, 16)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        port = UInt16(bigEndian: address.sin_port)
+        let listener = fd
+        Thread {
+            while true {
+                let c = accept(listener, nil, nil)
+                if c < 0 { return }
+                Thread {
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    while recv(c, &buffer, buffer.count, 0) > 0 {}
+                    close(c)
+                }.start()
+            }
+        }.start()
+    }
+
+    func stop() { shutdown(fd, Int32(SHUT_RDWR)) }
+}
+
+/// 320-byte chunk `i`: its index and a running pattern, so order and content are both checked.
+func audioChunk(_ i: Int) -> [UInt8] {
+    (0..<320).map { UInt8(truncatingIfNeeded: i &* 31 &+ $0 &* 7 &+ (i >> 8)) }
+}
+
+/// Polls `condition` until true or `seconds` pass; true if it became true.
+func eventually(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(1000)
+    }
+    return condition()
+}
