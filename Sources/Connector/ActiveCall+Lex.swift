@@ -9,6 +9,7 @@ extension ActiveCall {
     /// A caller input for Lex: sent now when no turn is open, else queued behind it.
     func enqueue(_ input: LexInput, origin: TurnOrigin, at now: Instant, _ actions: inout [CallAction]) {
         let entry = TurnQueue.Entry(input: input, origin: origin, queuedAt: now)
+        capture.inputGiven()
         switch lex {
         case .idle:
             send(entry, queue: TurnQueue(limit: settings.maxQueuedInputs), at: now, &actions)
@@ -57,6 +58,7 @@ extension ActiveCall {
             actions.append(.count(.lexRequest(api: api, status: "\(t.statusCode)")))
             stats.lexTurns += 1
             if !t.sessionAttributes.isEmpty { sessionAttributes = t.sessionAttributes }
+            applyCapture(t, &actions)
             actions.append(.log(.info, "lex turn", [
                 "transcript": "\(t.inputTranscript ?? "")", "intent": "\(t.intentName ?? "")",
                 "dialog_state": "\(t.dialogState ?? "")", "ms": "\(elapsed.milliseconds)", "audio_bytes": "\(t.audioByteCount)",
@@ -85,6 +87,7 @@ extension ActiveCall {
             break
         case .failure(let error):
             stats.lexErrors += 1
+            capture.awaitingInput = false
             let status: String
             if case .service(let s, _, _) = error { status = "\(s)" } else { status = "error" }
             actions.append(.count(.lexRequest(api: api, status: status)))

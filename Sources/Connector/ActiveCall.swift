@@ -43,6 +43,8 @@ final class ActiveCall {
     /// `nexmo-close` or a final dialog state: close once silent with Lex idle.
     var closeAfterPlayback = false
     var dtmf: DTMFCollector
+    /// Barge-in and the no-input timer for the turn, as Lex's last reply set them (`ActiveCall+Capture`).
+    var capture: TurnCapture
     var sessionAttributes: [String: String]
     var lastInbound: Instant
     var lastTick: Instant?
@@ -86,6 +88,7 @@ final class ActiveCall {
         reply = try ReplyAudio(settings: settings)
         playback = PlaybackBuffer(frameBytes: settings.frameBytes)
         dtmf = DTMFCollector(timeout: settings.dtmfTimeout)
+        capture = TurnCapture(settings: settings)
         sessionAttributes = settings.sessionAttributes
         lastInbound = startedAt
     }
@@ -115,7 +118,8 @@ final class ActiveCall {
     private func segment(_ event: UtteranceSegmenter.Event, at now: Instant, _ actions: inout [CallAction]) {
         switch event {
         case .speechStarted:
-            if output != .silent && settings.bargeIn { bargeIn(&actions) }
+            capture.noInputDeadline = nil
+            if output != .silent && capture.allowInterrupt { bargeIn(&actions) }
         case .utteranceEnded(let u):
             stats.utterances += 1
             let reason: ConnectorMetrics.UtteranceOutcome = u.reason == .maximumLength ? .maximumLength : .silence
@@ -162,6 +166,7 @@ final class ActiveCall {
             }
             stats.dtmfDigits += 1
             actions.append(.emit(.dtmf(DTMFPressed(digit: digit))))
+            capture.noInputDeadline = nil
             if let digits = dtmf.press(key, at: now) { sendDTMF(digits, at: now, &actions) }
         case .cleared:
             actions.append(.log(.debug, "vonage event", ["event": "websocket:cleared"]))
@@ -184,6 +189,7 @@ final class ActiveCall {
         if case .playing = output { sendDueFrames(at: now, &actions) }
         if ending != nil { return }
         if let digits = dtmf.expire(at: now) { sendDTMF(digits, at: now, &actions) }
+        checkNoInput(at: now, &actions)
         flushCounters(&actions)
         if settings.idleTimeout > .zero && now - lastInbound > settings.idleTimeout {
             actions.append(.count(.error(.idleTimeout)))

@@ -41,7 +41,7 @@ public struct LexTurnCompleted: CallEventBody {
     public var inputMode: String?
     /// From sending the request to its completion, in milliseconds.
     public var latencyMs: Int
-    /// What the input was: `speech`, `dtmf` or `welcome`.
+    /// What the input was: `speech`, `dtmf`, `welcome` or `no_input`.
     public var input: String
     enum CodingKeys: String, CodingKey, CaseIterable { case customerTranscript = "customer_transcript", botTranscript = "bot_transcript", intent, slots, dialogState = "dialog_state", inputMode = "input_mode", latencyMs = "latency_ms", input }
 }
@@ -73,6 +73,16 @@ public struct DTMFPressed: CallEventBody {
     /// One of `0123456789*#ABCD`.
     public var digit: String
     enum CodingKeys: String, CodingKey, CaseIterable { case digit }
+}
+
+/// `no_input`: a prompt played and the caller said nothing (no speech, no DTMF key) for the
+/// start timeout (`[call] no_input_timeout_ms`, or Lex's `x-amz-lex:audio:start-timeout-ms`);
+/// `[call] no_input_text` goes to Lex as text.
+public struct NoInput: CallEventBody {
+    public static let name = "no_input"
+    /// The start timeout that passed, in milliseconds.
+    public var timeoutMs: Int
+    enum CodingKeys: String, CodingKey, CaseIterable { case timeoutMs = "timeout_ms" }
 }
 
 /// `error`: something failed and the call goes on.
@@ -114,6 +124,7 @@ public enum CallEvent: Sendable, Equatable {
     case playbackFinished(PlaybackFinished)
     case playbackInterrupted(PlaybackInterrupted)
     case dtmf(DTMFPressed)
+    case noInput(NoInput)
     case error(CallError)
     case callEnded(CallEnded)
 
@@ -127,6 +138,7 @@ public enum CallEvent: Sendable, Equatable {
         case .playbackFinished(let b): b
         case .playbackInterrupted(let b): b
         case .dtmf(let b): b
+        case .noInput(let b): b
         case .error(let b): b
         case .callEnded(let b): b
         }

@@ -25,6 +25,11 @@ struct CallSettings: Sendable, CustomStringConvertible {
     /// The call ends this long after it started; zero: never.
     var maxDuration: Duration
     var dtmfTimeout: Duration
+    /// `[call] no_input_timeout_ms`: silence after a prompt before `noInputText` goes to Lex;
+    /// zero: never (a turn's `x-amz-lex:audio:start-timeout-ms` still sets one).
+    var noInputTimeout: Duration
+    /// `[call] no_input_text`.
+    var noInputText: String
     var maxQueuedInputs: Int
     /// `[call] close_on_final`: a final dialog state ends the call after its reply.
     var closeOnFinal: Bool
@@ -88,7 +93,9 @@ struct CallSettings: Sendable, CustomStringConvertible {
             bargeIn: start.bargeIn, welcomeText: start.welcomeText, webhookURL: start.webhookURL, clientId: start.clientId,
             sessionAttributes: start.sessionAttributes, requestAttributes: start.requestAttributes,
             idleTimeout: .seconds(max(0, config.call.idleTimeout)), maxDuration: .seconds(max(0, config.call.maxDuration)),
-            dtmfTimeout: .milliseconds(config.call.dtmfTimeoutMs), maxQueuedInputs: config.call.maxQueuedUtterances,
+            dtmfTimeout: .milliseconds(config.call.dtmfTimeoutMs),
+            noInputTimeout: .milliseconds(max(0, config.call.noInputTimeoutMs)), noInputText: config.call.noInputText,
+            maxQueuedInputs: config.call.maxQueuedUtterances,
             closeOnFinal: config.call.closeOnFinal, recording: recording)
     }
 }

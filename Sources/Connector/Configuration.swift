@@ -61,6 +61,11 @@ public struct LexmoConfiguration: Sendable {
         public var dtmfTimeoutMs = 2_000
         /// Utterances kept while Lex is busy; older ones beyond this are dropped (logged, counted).
         public var maxQueuedUtterances = 3
+        /// Milliseconds of silence after a prompt has played before `noInputText` goes to Lex
+        /// (0: never, unless Lex's `x-amz-lex:audio:start-timeout-ms` sets a time for the turn).
+        public var noInputTimeoutMs = 0
+        /// The text input Lex receives when the caller says nothing, so the bot can re-prompt.
+        public var noInputText = "no input"
     }
 
     public struct Events: Sendable {

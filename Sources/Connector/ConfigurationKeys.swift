@@ -92,6 +92,13 @@ extension LexmoConfiguration {
             },
             "dtmf_timeout_ms": int(200...30_000) { $0.call.dtmfTimeoutMs = $1 },
             "max_queued_utterances": int(0...20) { $0.call.maxQueuedUtterances = $1 },
+            "no_input_timeout_ms": int(0...600_000) { $0.call.noInputTimeoutMs = $1 },
+            "no_input_text": { c, v in
+                // Lex's limit for a text input (RecognizeText / PostContent text) is 1024 characters.
+                guard (1...1024).contains(v.count) else { return "must be 1 to 1024 characters" }
+                c.call.noInputText = v
+                return nil
+            },
         ],
         "events": [
             "webhook_url": { c, v in

@@ -1,24 +1,52 @@
 import Audio
 
 /// Collects DTMF digits into one Lex text input (README "What happens during a call"): the
-/// digits so far go when `#` comes (the `#` itself is not sent) or when `timeout` passes
-/// after the last digit.
+/// digits so far go when the end character comes (`#` unless Lex's
+/// `x-amz-lex:dtmf:end-character` names another; it is not sent itself), when `maxLength`
+/// digits are in, or when `timeout` passes after the last digit; the deletion character, when
+/// Lex names one, clears the digits so far and ends the input with nothing sent (Lex V2
+/// `DTMFSpecification`). `apply` sets the rules for the next turn.
 struct DTMFCollector: Sendable, Equatable {
-    let timeout: Duration
+    /// `[call] dtmf_timeout_ms`: the pause that ends input when Lex sets none.
+    let defaultTimeout: Duration
+    /// The pause after the last digit that ends the input.
+    private(set) var timeout: Duration
+    private(set) var endCharacter: Character = "#"
+    private(set) var deletionCharacter: Character?
+    /// Digits after which the input ends at once; nil: no limit.
+    private(set) var maxLength: Int?
     private(set) var digits = ""
     /// When the collected digits go if no other key comes; nil when none are collected.
     private(set) var deadline: Instant?
 
-    init(timeout: Duration) { self.timeout = timeout }
+    init(timeout: Duration) {
+        defaultTimeout = timeout
+        self.timeout = timeout
+    }
 
     /// The digits Vonage may send in `websocket:dtmf`.
     static let keys = "0123456789*#ABCD"
 
-    /// A key pressed at `now`; returns the digits to send when it ends the input (`#` after
-    /// at least one digit).
+    /// The rules for the turn that follows a Lex reply (nil: the call's own); digits already
+    /// collected stay.
+    mutating func apply(_ capture: LexCaptureSettings) {
+        endCharacter = capture.dtmfEndCharacter ?? "#"
+        deletionCharacter = capture.dtmfDeletionCharacter
+        timeout = capture.dtmfEndTimeoutMs.map { .milliseconds($0) } ?? defaultTimeout
+        maxLength = capture.dtmfMaxLength
+    }
+
+    /// A key pressed at `now`; returns the digits to send when it ends the input (the end
+    /// character after at least one digit, or the digit that reaches `maxLength`).
     mutating func press(_ key: Character, at now: Instant) -> String? {
-        if key == "#" { return flush() }
+        if key == endCharacter { return flush() }
+        if key == deletionCharacter {
+            digits = ""
+            deadline = nil
+            return nil
+        }
         digits.append(key)
+        if let maxLength, digits.count >= maxLength { return flush() }
         deadline = now + timeout
         return nil
     }

@@ -40,4 +40,6 @@ struct TurnQueue: Sendable {
 /// Where a Lex input came from (the `lex_turn` event's `input`).
 enum TurnOrigin: String, Sendable {
     case speech, dtmf, welcome
+    /// `[call] no_input_text`, sent when the caller said nothing after a prompt.
+    case noInput = "no_input"
 }

@@ -12,6 +12,7 @@ struct ConfigurationTests {
         #expect(c.vad.noiseMargin == 3 && d.vad.noiseMargin == 3)
         #expect(c.lex.endpointV2 == d.lex.endpointV2 && c.lex.region == "us-east-1")
         #expect(c.call.bargeIn && !c.call.closeOnFinal)
+        #expect(c.call.noInputTimeoutMs == 0 && c.call.noInputText == "no input" && d.call.noInputText == "no input")
     }
 
     @Test(arguments: [
@@ -25,6 +26,8 @@ struct ConfigurationTests {
         ("[lexmo]\nport = 1\nport = 2\n", 3, "set twice"),
         ("[lex]\nregion = US EAST\n", 2, "region"),
         ("[log]\nlevel = loud\n", 2, "trace"),
+        ("[call]\nno_input_text =\n", 2, "1 to 1024 characters"),
+        ("[call]\nno_input_timeout_ms = -1\n", 2, "between 0 and 600000"),
         ("[lexmo]\njust words\n", 2, "key = value"),
     ])
     func invalidFilesNameTheLineAndTheReason(text: String, line: Int, reason: String) {
