@@ -17,7 +17,7 @@ import Foundation
 /// | `x-amz-lex:audio:max-length-ms` | `clip_max` | longest utterance, ms; above 15,000 (Lex's limit for one request) it is 15,000 |
 /// | `x-amz-lex:audio:start-timeout-ms` | `[call] no_input_timeout_ms` | ms after a prompt has played with no speech before the no-input text goes to Lex |
 /// | `x-amz-lex:dtmf:end-character` | `#` | one of `0-9 * # A-D`: ends DTMF input at once |
-/// | `x-amz-lex:dtmf:deletion-character` | none | one of `0-9 * # A-D`: clears the digits collected so far |
+/// | `x-amz-lex:dtmf:deletion-character` | none | one of `0-9 * # A-D`: clears the digits collected so far and ends the input (nothing is sent) |
 /// | `x-amz-lex:dtmf:end-timeout-ms` | `[call] dtmf_timeout_ms` | ms of pause after the last digit that end DTMF input |
 /// | `x-amz-lex:dtmf:max-length` | none | digits (1-1024) after which DTMF input ends at once |
 /// | `x-amz-lex:allow-interrupt` | `barge_in` | `false` keeps the prompt playing whole while the caller speaks |
