@@ -61,6 +61,14 @@ extension ActiveCall {
         }
     }
 
+    /// The open turn's reply began: whether the caller may interrupt it is known from Lex's
+    /// response head, before its audio plays (the rest of its settings apply at completion).
+    func lexReplyStarted(_ turn: LexTurn) {
+        guard case .awaiting(let open, _) = lex, !open.discarding else { return }
+        let lex = LexCaptureSettings(sessionAttributes: turn.sessionAttributes, intent: turn.intentName, slot: turn.slotToElicit)
+        capture.allowInterrupt = lex.allowInterrupt ?? settings.bargeIn
+    }
+
     /// On each tick: starts the no-input timer once the prompt has played with Lex idle and
     /// no input open; when it runs out, `no_input` is reported and the no-input text goes to Lex.
     func checkNoInput(at now: Instant, _ actions: inout [CallAction]) {

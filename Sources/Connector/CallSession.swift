@@ -75,6 +75,11 @@ final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate
         run()
     }
 
+    func lexReplyStarted(_ turn: LexTurn) {
+        machine.lexReplyStarted(turn, at: Self.now())
+        run()
+    }
+
     func lexReplyAudio(_ chunk: [UInt8]) {
         machine.lexAudio(chunk, at: Self.now())
         run()

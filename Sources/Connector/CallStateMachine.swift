@@ -130,6 +130,19 @@ struct CallStateMachine {
         }
     }
 
+    /// The open turn's reply began (Lex's response head: session attributes, intent, slot).
+    mutating func lexReplyStarted(_ turn: LexTurn, at now: Instant) {
+        switch state {
+        case .active(let call):
+            call.lexReplyStarted(turn)
+            settle(call, at: now)
+        case .ended:
+            return
+        case .awaitingStart:
+            preconditionFailure("Lex reply before the call started")
+        }
+    }
+
     /// The next bytes of the open turn's reply audio (16 kHz 16-bit LE PCM).
     mutating func lexAudio(_ chunk: [UInt8], at now: Instant) {
         switch state {

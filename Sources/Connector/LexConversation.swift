@@ -4,8 +4,8 @@ import Logging
 
 /// The Lex side of one call, as `CallSession` drives it: caller inputs go in, reply audio and
 /// completions come back through the delegate on the call's event loop. The call's state
-/// machine knows only this (its `sendToLex` and `cancelLex` actions, its `lexAudio` and
-/// `lexCompleted` inputs), not the transport.
+/// machine knows only this (its `sendToLex` and `cancelLex` actions, its `lexReplyStarted`,
+/// `lexAudio` and `lexCompleted` inputs), not the transport.
 ///
 /// Implementations: `TurnBasedConversation` (one RecognizeUtterance or PostContent request
 /// per input, today's). A streaming conversation (one Lex V2 StartConversation stream per
@@ -23,6 +23,9 @@ protocol LexConversation: AnyObject {
 
 /// Where a conversation delivers a turn's reply, on the call's event loop.
 protocol LexConversationDelegate: AnyObject {
+    /// The turn's reply began: Lex's metadata from the response head (no audio, no
+    /// transcript needed), before its audio. Optional for a conversation to deliver.
+    func lexReplyStarted(_ turn: LexTurn)
     /// The next bytes of the reply audio: 16 kHz 16-bit LE PCM, whole samples or not.
     func lexReplyAudio(_ chunk: [UInt8])
     /// The turn ended: Lex's turn (metadata; its audio came through `lexReplyAudio`) or why not.
@@ -63,6 +66,10 @@ final class TurnBasedConversation: LexConversation, @unchecked Sendable {
                                  sessionAttributes: sessionAttributes, requestAttributes: requestAttributes)
         open = client.send(
             request, credentials: credentials, callbackQueue: queue,
+            onResponseStart: { [weak self] head in
+                guard let self, self.turn == current, self.open != nil else { return }
+                self.delegate?.lexReplyStarted(head)
+            },
             onAudio: { [weak self] chunk in
                 guard let self, self.turn == current, self.open != nil else { return }
                 self.delegate?.lexReplyAudio(chunk)

@@ -90,6 +90,12 @@ struct CallTranscript {
         return take()
     }
 
+    /// Lex's response head arriving (the turn's metadata, before its audio).
+    mutating func lexStarted(_ turn: LexTurn) -> [String] {
+        machine.lexReplyStarted(turn, at: now)
+        return take()
+    }
+
     /// Lex's reply audio arriving (16 kHz PCM).
     mutating func lexAudio(_ bytes: [UInt8]) -> [String] {
         machine.lexAudio(bytes, at: now)

@@ -161,6 +161,19 @@ import Testing
         }
     }
 
+    /// Lex's response head carries the attributes: a prompt still streaming in (its turn not
+    /// complete) is already held whole.
+    @Test func allowInterruptFromTheResponseHeadHoldsWhileTheReplyStreams() throws {
+        var call = CallTranscript()
+        _ = call.start(["welcome_text": "hi", "barge_in": true])
+        #expect(call.lexStarted(Self.eliciting(["x-amz-lex:allow-interrupt:OrderPizza:size": "false"])) == [])
+        #expect(call.lexAudio(CallTranscript.tone(ms: 3000)) == ["event playback_started", "frame"])
+        let lines = call.run(ms: 2000, pcm: try Speech.yes(), silence: true)
+        #expect(!lines.contains(Self.clear), "not interrupted, though the turn is not complete")
+        #expect(lines.frames == 100)
+        #expect(lines.contains("event utterance"))
+    }
+
     @Test func allowInterruptTrueBargesInWhenTheCallHasItOff() throws {
         var call = CallTranscript()
         _ = call.start(["welcome_text": "hi", "barge_in": false])
