@@ -16,7 +16,7 @@ CACHE := .cache
 APT_BUILD := libwebrtc-audio-processing-dev libspeexdsp-dev libcurl4-openssl-dev \
              libssl-dev zlib1g-dev libnghttp2-dev pkg-config
 # Extra tools the tests use.
-APT_TEST := python3-venv espeak-ng sox
+APT_TEST := python3-venv espeak-ng sox openssl curl
 # Python test tools (pinned).
 PIP_TEST := kosoku==0.1.0
 
