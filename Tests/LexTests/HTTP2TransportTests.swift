@@ -68,6 +68,24 @@ import Testing
         #expect(reason.contains("certificate"))
     }
 
+    @Test func verifiesTheServerHostName() throws {
+        let other = TestCertificate.otherHost
+        let server = try HTTP2StandInServer(tls: .init(certificatePath: other.certificatePath, privateKeyPath: other.keyPath),
+                                            handler: HTTP2EchoHandler.handler)
+        defer { server.stop() }
+        var configuration = HTTP2ClientConfiguration()
+        configuration.caFilePath = other.certificatePath  // trusted, but issued for lex.example
+        let client = HTTP2Client(configuration: configuration)
+        defer { client.shutdown() }
+        let recorder = StreamRecorder()
+        _ = try client.open(url: "https://localhost:\(server.port)/", headers: [], queue: recorder.queue, handlers: recorder.handlers)
+        guard case .some(.some(.tlsFailed(_, let reason))) = recorder.waitEnd() else {
+            Issue.record("expected a TLS failure")
+            return
+        }
+        #expect(reason.contains("hostname mismatch"))
+    }
+
     @Test func multiplexesAHundredStreamsOnOneConnection() throws {
         let server = try HTTP2StandInServer(handler: HTTP2EchoHandler.handler)
         defer { server.stop() }
