@@ -1,5 +1,5 @@
 import Foundation
-import Lex
+@testable import Lex
 @testable import LexStandIn
 import Logging
 import Testing
@@ -304,6 +304,17 @@ import Testing
         #expect(!lines.isEmpty)
         #expect(!lines.contains { $0.contains(signature) || $0.contains(token) })
         #expect(headers.map(\.description) == ["authorization: <redacted>", "x-amz-security-token: <redacted>"])
+    }
+
+    @Test func splitsURLsIntoOriginAndPath() throws {
+        let lex = try HTTP2URL("https://runtime-v2-lex.us-east-1.amazonaws.com/bots/B/botAliases/A/botLocales/en_US/sessions/s%3A1/conversation")
+        #expect(lex.secure && lex.port == 443 && lex.authority == "runtime-v2-lex.us-east-1.amazonaws.com")
+        #expect(lex.path == "/bots/B/botAliases/A/botLocales/en_US/sessions/s%3A1/conversation")
+        let local = try HTTP2URL("http://127.0.0.1:8080?x=1")
+        #expect(!local.secure && local.authority == "127.0.0.1:8080" && local.path == "/?x=1")
+        let v6 = try HTTP2URL("http://[::1]:9000/p")
+        #expect(v6.host == "::1" && v6.authority == "[::1]:9000")
+        #expect(throws: HTTP2Error.invalidURL("https:///nohost")) { try HTTP2URL("https:///nohost") }
     }
 
     @Test func refusesBadInputWithTypedErrors() throws {
