@@ -77,6 +77,7 @@ fuzz: deps
 bench: deps-test build-release
 	$(SWIFT) run -c release audio-bench
 	$(SWIFT) run -c release lex-bench
+	LEXCONNECTOR_BENCH=1 $(SWIFT) test -c release --filter HTTP2Benchmark
 	scripts/bench-echo.sh
 	WRITE=1 scripts/bench-capacity.sh
 

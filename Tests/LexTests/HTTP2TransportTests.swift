@@ -221,7 +221,7 @@ import Testing
         defer { server.stop() }
         var configuration = HTTP2ClientConfiguration()
         configuration.pingInterval = 0.05
-        configuration.pingTimeout = 1
+        configuration.pingTimeout = 10
         let client = HTTP2Client(configuration: configuration)
         defer { client.shutdown() }
         let recorder = StreamRecorder()
@@ -252,16 +252,22 @@ import Testing
     @Test func aPeerThatNeverAnswersTimesOut() throws {
         let peer = SilentPeer()
         defer { peer.stop() }
-        var configuration = HTTP2ClientConfiguration()
-        configuration.responseTimeout = 0.3
-        configuration.connectTimeout = 0.3
-        let client = HTTP2Client(configuration: configuration)
+        // Each case has one short bound and one long, so a loaded machine cannot swap them.
+        var silentHTTP = HTTP2ClientConfiguration()
+        silentHTTP.responseTimeout = 0.3
+        silentHTTP.connectTimeout = 10
+        let client = HTTP2Client(configuration: silentHTTP)
         defer { client.shutdown() }
         let h2c = StreamRecorder()
         _ = try client.open(url: "http://127.0.0.1:\(peer.port)/", headers: [], queue: h2c.queue, handlers: h2c.handlers)
         #expect(h2c.waitEnd() == .some(.timeout(.responseHeaders)))
+        var silentTLS = HTTP2ClientConfiguration()
+        silentTLS.responseTimeout = 10
+        silentTLS.connectTimeout = 0.3
+        let tlsClient = HTTP2Client(configuration: silentTLS)
+        defer { tlsClient.shutdown() }
         let tls = StreamRecorder()
-        _ = try client.open(url: "https://127.0.0.1:\(peer.port)/", headers: [], queue: tls.queue, handlers: tls.handlers)
+        _ = try tlsClient.open(url: "https://127.0.0.1:\(peer.port)/", headers: [], queue: tls.queue, handlers: tls.handlers)
         #expect(tls.waitEnd() == .some(.timeout(.connect)))
     }
 
