@@ -279,6 +279,11 @@ public final class HTTP2Client: @unchecked Sendable {
         byFD[fd] = nil
     }
 
+    /// A deadline of `connection` moved: the thread's next wakeup comes no later than it.
+    func deadlineChanged(_ connection: HTTP2Connection) {
+        nextDeadline = min(nextDeadline, connection.earliestDeadline)
+    }
+
     func markDirty(_ connection: HTTP2Connection) {
         if !connection.isDirty {
             connection.isDirty = true

@@ -233,6 +233,24 @@ import Testing
         #expect(recorder.waitEnd() == .some(.cancelled))
     }
 
+    @Test func anIdleConnectionIsReusedThenClosed() throws {
+        let server = try HTTP2StandInServer(handler: HTTP2EchoHandler.handler)
+        defer { server.stop() }
+        var configuration = HTTP2ClientConfiguration()
+        configuration.idleConnectionTimeout = 1
+        let client = HTTP2Client(configuration: configuration)
+        defer { client.shutdown() }
+        for i in 0..<2 {
+            let recorder = StreamRecorder()
+            let stream = try client.open(url: "http://127.0.0.1:\(server.port)/", headers: [], queue: recorder.queue, handlers: recorder.handlers)
+            try stream.send(audioChunk(i))
+            stream.finish()
+            #expect(recorder.waitEnd() == .some(nil))
+        }
+        #expect(server.connectionsAccepted == 1)
+        #expect(eventually { client.statistics == HTTP2Client.Statistics() })
+    }
+
     @Test func anUnacknowledgedPingFailsTheConnection() throws {
         var settings = HTTP2StandInServer.Settings()
         settings.acknowledgesPings = false
