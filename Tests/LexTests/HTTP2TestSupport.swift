@@ -78,12 +78,13 @@ struct TestCertificate {
     }
 }
 
-/// Accepts TCP connections and reads whatever comes, never writing: a peer that never answers.
+/// Accepts TCP connections and reads whatever comes, writing nothing but `greeting` (default
+/// none): a peer that never answers, or one that answers garbage.
 final class SilentPeer: @unchecked Sendable {
     let port: UInt16
     private let fd: Int32
 
-    init() {
+    init(greeting: [UInt8] = []) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
         var address = sockaddr_in()
@@ -100,6 +101,7 @@ final class SilentPeer: @unchecked Sendable {
                 let c = accept(listener, nil, nil)
                 if c < 0 { return }
                 Thread {
+                    if !greeting.isEmpty { _ = send(c, greeting, greeting.count, Int32(MSG_NOSIGNAL)) }
                     var buffer = [UInt8](repeating: 0, count: 4096)
                     while recv(c, &buffer, buffer.count, 0) > 0 {}
                     close(c)

@@ -289,6 +289,26 @@ import Testing
         #expect(tls.waitEnd() == .some(.timeout(.connect)))
     }
 
+    /// Bytes that are not HTTP/2 (a bad SETTINGS frame, then noise) end in a typed error.
+    @Test func garbageFromThePeerIsATypedError() throws {
+        var noise: [UInt8] = [0, 0, 5, 4, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5]  // SETTINGS of length 5: FRAME_SIZE_ERROR
+        noise += (0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        let peer = SilentPeer(greeting: noise)
+        defer { peer.stop() }
+        let client = HTTP2Client()
+        defer { client.shutdown() }
+        let recorder = StreamRecorder()
+        _ = try client.open(url: "http://127.0.0.1:\(peer.port)/", headers: [], queue: recorder.queue, handlers: recorder.handlers)
+        guard case .some(.some(let error)) = recorder.waitEnd() else {
+            Issue.record("expected an error")
+            return
+        }
+        switch error {
+        case .connectionClosed, .goAway: break
+        default: Issue.record("unexpected \(error)")
+        }
+    }
+
     @Test func anHTTP1OnlyServerIsAClearError() throws {
         let http1 = try LoopbackHTTPServer { _, _ in false }
         defer { http1.stop() }
