@@ -19,7 +19,7 @@ CACHE := .cache
 APT_BUILD := libwebrtc-audio-processing-dev libspeexdsp-dev libcurl4-openssl-dev \
              libssl-dev zlib1g-dev libnghttp2-dev pkg-config
 # Extra tools the tests use.
-APT_TEST := python3-venv espeak-ng sox
+APT_TEST := python3-venv espeak-ng sox openssl curl
 # Python test tools (pinned).
 PIP_TEST := kosoku==0.1.0
 
@@ -87,6 +87,7 @@ bench: deps-test build-release tools-release
 	scripts/fixtures/make-segmentation-fixtures.sh $(CACHE)/segmentation
 	$(SWIFT) run -c release $(TOOLS) segmentation-bench $(CACHE)/segmentation
 	$(SWIFT) run -c release $(TOOLS) lex-bench
+	LEXCONNECTOR_BENCH=1 $(SWIFT) test -c release --filter HTTP2Benchmark
 	scripts/bench/echo.sh
 	WRITE=1 scripts/bench/capacity.sh
 

@@ -13,6 +13,11 @@ import Foundation
 /// connection up to `maxStreamsPerConnection` and the server's SETTINGS_MAX_CONCURRENT_STREAMS.
 /// Idle, the thread sleeps (a PING per `pingInterval` on connections with open streams).
 /// Call `shutdown()` when done: the thread holds the client.
+///
+/// Why not libcurl: Debian 12's libcurl 7.88.1, driven with paused uploads of unknown length as
+/// a daemon must, spins a whole core once a stream's flow-control window is spent (curl
+/// #10618, #7821) and did not multiplex paused uploads; measured in BENCHMARKS.md, "HTTP/2
+/// streaming transport", with the CPU this client costs idle and per 320-byte chunk.
 public final class HTTP2Client: @unchecked Sendable {
     enum Command {
         case open(HTTP2Stream)
@@ -272,6 +277,11 @@ public final class HTTP2Client: @unchecked Sendable {
         var ev = epoll_event()
         epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, &ev)
         byFD[fd] = nil
+    }
+
+    /// A deadline of `connection` moved: the thread's next wakeup comes no later than it.
+    func deadlineChanged(_ connection: HTTP2Connection) {
+        nextDeadline = min(nextDeadline, connection.earliestDeadline)
     }
 
     func markDirty(_ connection: HTTP2Connection) {

@@ -176,6 +176,7 @@ final class HTTP2Connection {
             pingDue = .max
             pingAckDeadline = .max
             idleDeadline = now + HTTP2Client.nanoseconds(configuration.idleConnectionTimeout)
+            client.deadlineChanged(self)
             // Not closed here: this may run inside an nghttp2 callback; `flush` closes it.
             if configuration.maxStreamsPerConnection == 1 || goAway != nil {
                 closeRequested = true
@@ -210,7 +211,10 @@ final class HTTP2Connection {
 
     /// Any frame from the server shows the connection alive: the next PING waits a full interval.
     func frameReceived(now: UInt64) {
-        if load > 0 { pingDue = now + HTTP2Client.nanoseconds(configuration.pingInterval) }
+        if load > 0 {
+            pingDue = now + HTTP2Client.nanoseconds(configuration.pingInterval)
+            client.deadlineChanged(self)
+        }
     }
 
     // MARK: I/O

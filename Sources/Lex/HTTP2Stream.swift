@@ -231,7 +231,8 @@ struct HTTP2URL: Hashable, Sendable {
             throw .invalidURL(text)
         }
         secure = scheme == "https"
-        self.host = host
+        // An IPv6 literal without its brackets (URLComponents keeps them on some platforms).
+        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         port = components.port ?? (secure ? 443 : 80)
         let p = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
         path = components.percentEncodedQuery.map { p + "?" + $0 } ?? p

@@ -58,28 +58,33 @@ struct TestCertificate {
     var certificatePath: String { directory + "/cert.pem" }
     var keyPath: String { directory + "/key.pem" }
 
-    static let shared: TestCertificate = {
-        let dir = NSTemporaryDirectory() + "lexconnector-h2-\(getpid())"
+    static let shared = make(name: "localhost", subjectAltName: "DNS:localhost,IP:127.0.0.1")
+    /// For a host the tests never connect to: hostname verification must refuse it.
+    static let otherHost = make(name: "lex.example", subjectAltName: "DNS:lex.example")
+
+    static func make(name: String, subjectAltName: String) -> TestCertificate {
+        let dir = NSTemporaryDirectory() + "lexconnector-h2-\(getpid())-\(name)"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                       "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem", "-days", "1", "-subj", "/CN=localhost",
-                       "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]
+                       "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem", "-days", "1", "-subj", "/CN=" + name,
+                       "-addext", "subjectAltName=" + subjectAltName]
         p.standardError = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
         try? p.run()
         p.waitUntilExit()
         return TestCertificate(directory: dir)
-    }()
+    }
 }
 
-/// Accepts TCP connections and reads whatever comes, never writing: a peer that never answers.
+/// Accepts TCP connections and reads whatever comes, writing nothing but `greeting` (default
+/// none): a peer that never answers, or one that answers garbage.
 final class SilentPeer: @unchecked Sendable {
     let port: UInt16
     private let fd: Int32
 
-    init() {
+    init(greeting: [UInt8] = []) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
         var address = sockaddr_in()
@@ -96,6 +101,7 @@ final class SilentPeer: @unchecked Sendable {
                 let c = accept(listener, nil, nil)
                 if c < 0 { return }
                 Thread {
+                    if !greeting.isEmpty { _ = send(c, greeting, greeting.count, Int32(MSG_NOSIGNAL)) }
                     var buffer = [UInt8](repeating: 0, count: 4096)
                     while recv(c, &buffer, buffer.count, 0) > 0 {}
                     close(c)

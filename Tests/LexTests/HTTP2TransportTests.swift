@@ -1,5 +1,5 @@
 import Foundation
-import Lex
+@testable import Lex
 @testable import LexStandIn
 import Logging
 import Testing
@@ -66,6 +66,24 @@ import Testing
         }
         #expect(host == "localhost")
         #expect(reason.contains("certificate"))
+    }
+
+    @Test func verifiesTheServerHostName() throws {
+        let other = TestCertificate.otherHost
+        let server = try HTTP2StandInServer(tls: .init(certificatePath: other.certificatePath, privateKeyPath: other.keyPath),
+                                            handler: HTTP2EchoHandler.handler)
+        defer { server.stop() }
+        var configuration = HTTP2ClientConfiguration()
+        configuration.caFilePath = other.certificatePath  // trusted, but issued for lex.example
+        let client = HTTP2Client(configuration: configuration)
+        defer { client.shutdown() }
+        let recorder = StreamRecorder()
+        _ = try client.open(url: "https://localhost:\(server.port)/", headers: [], queue: recorder.queue, handlers: recorder.handlers)
+        guard case .some(.some(.tlsFailed(_, let reason))) = recorder.waitEnd() else {
+            Issue.record("expected a TLS failure")
+            return
+        }
+        #expect(reason.contains("hostname mismatch"))
     }
 
     @Test func multiplexesAHundredStreamsOnOneConnection() throws {
@@ -203,7 +221,7 @@ import Testing
         defer { server.stop() }
         var configuration = HTTP2ClientConfiguration()
         configuration.pingInterval = 0.05
-        configuration.pingTimeout = 1
+        configuration.pingTimeout = 10
         let client = HTTP2Client(configuration: configuration)
         defer { client.shutdown() }
         let recorder = StreamRecorder()
@@ -213,6 +231,24 @@ import Testing
         #expect(client.statistics == HTTP2Client.Statistics(connections: 1, streams: 1))
         stream.cancel()
         #expect(recorder.waitEnd() == .some(.cancelled))
+    }
+
+    @Test func anIdleConnectionIsReusedThenClosed() throws {
+        let server = try HTTP2StandInServer(handler: HTTP2EchoHandler.handler)
+        defer { server.stop() }
+        var configuration = HTTP2ClientConfiguration()
+        configuration.idleConnectionTimeout = 1
+        let client = HTTP2Client(configuration: configuration)
+        defer { client.shutdown() }
+        for i in 0..<2 {
+            let recorder = StreamRecorder()
+            let stream = try client.open(url: "http://127.0.0.1:\(server.port)/", headers: [], queue: recorder.queue, handlers: recorder.handlers)
+            try stream.send(audioChunk(i))
+            stream.finish()
+            #expect(recorder.waitEnd() == .some(nil))
+        }
+        #expect(server.connectionsAccepted == 1)
+        #expect(eventually { client.statistics == HTTP2Client.Statistics() })
     }
 
     @Test func anUnacknowledgedPingFailsTheConnection() throws {
@@ -234,17 +270,43 @@ import Testing
     @Test func aPeerThatNeverAnswersTimesOut() throws {
         let peer = SilentPeer()
         defer { peer.stop() }
-        var configuration = HTTP2ClientConfiguration()
-        configuration.responseTimeout = 0.3
-        configuration.connectTimeout = 0.3
-        let client = HTTP2Client(configuration: configuration)
+        // Each case has one short bound and one long, so a loaded machine cannot swap them.
+        var silentHTTP = HTTP2ClientConfiguration()
+        silentHTTP.responseTimeout = 0.3
+        silentHTTP.connectTimeout = 10
+        let client = HTTP2Client(configuration: silentHTTP)
         defer { client.shutdown() }
         let h2c = StreamRecorder()
         _ = try client.open(url: "http://127.0.0.1:\(peer.port)/", headers: [], queue: h2c.queue, handlers: h2c.handlers)
         #expect(h2c.waitEnd() == .some(.timeout(.responseHeaders)))
+        var silentTLS = HTTP2ClientConfiguration()
+        silentTLS.responseTimeout = 10
+        silentTLS.connectTimeout = 0.3
+        let tlsClient = HTTP2Client(configuration: silentTLS)
+        defer { tlsClient.shutdown() }
         let tls = StreamRecorder()
-        _ = try client.open(url: "https://127.0.0.1:\(peer.port)/", headers: [], queue: tls.queue, handlers: tls.handlers)
+        _ = try tlsClient.open(url: "https://127.0.0.1:\(peer.port)/", headers: [], queue: tls.queue, handlers: tls.handlers)
         #expect(tls.waitEnd() == .some(.timeout(.connect)))
+    }
+
+    /// Bytes that are not HTTP/2 (a bad SETTINGS frame, then noise) end in a typed error.
+    @Test func garbageFromThePeerIsATypedError() throws {
+        var noise: [UInt8] = [0, 0, 5, 4, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5]  // SETTINGS of length 5: FRAME_SIZE_ERROR
+        noise += (0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        let peer = SilentPeer(greeting: noise)
+        defer { peer.stop() }
+        let client = HTTP2Client()
+        defer { client.shutdown() }
+        let recorder = StreamRecorder()
+        _ = try client.open(url: "http://127.0.0.1:\(peer.port)/", headers: [], queue: recorder.queue, handlers: recorder.handlers)
+        guard case .some(.some(let error)) = recorder.waitEnd() else {
+            Issue.record("expected an error")
+            return
+        }
+        switch error {
+        case .connectionClosed, .goAway: break
+        default: Issue.record("unexpected \(error)")
+        }
     }
 
     @Test func anHTTP1OnlyServerIsAClearError() throws {
@@ -286,6 +348,17 @@ import Testing
         #expect(!lines.isEmpty)
         #expect(!lines.contains { $0.contains(signature) || $0.contains(token) })
         #expect(headers.map(\.description) == ["authorization: <redacted>", "x-amz-security-token: <redacted>"])
+    }
+
+    @Test func splitsURLsIntoOriginAndPath() throws {
+        let lex = try HTTP2URL("https://runtime-v2-lex.us-east-1.amazonaws.com/bots/B/botAliases/A/botLocales/en_US/sessions/s%3A1/conversation")
+        #expect(lex.secure && lex.port == 443 && lex.authority == "runtime-v2-lex.us-east-1.amazonaws.com")
+        #expect(lex.path == "/bots/B/botAliases/A/botLocales/en_US/sessions/s%3A1/conversation")
+        let local = try HTTP2URL("http://127.0.0.1:8080?x=1")
+        #expect(!local.secure && local.authority == "127.0.0.1:8080" && local.path == "/?x=1")
+        let v6 = try HTTP2URL("http://[::1]:9000/p")
+        #expect(v6.host == "::1" && v6.authority == "[::1]:9000")
+        #expect(throws: HTTP2Error.invalidURL("https:///nohost")) { try HTTP2URL("https:///nohost") }
     }
 
     @Test func refusesBadInputWithTypedErrors() throws {
