@@ -109,7 +109,7 @@ extension ActiveCall {
     /// end of an utterance (sent at once) to libcurl starting to send the request, and from
     /// the reply body's first bytes at the client thread to the first frame to the caller
     /// (when the reply started from silence).
-    private func recordReactionTimes(_ t: LexTransferStats, _ turn: Turn, _ actions: inout [CallAction]) {
+    private func recordReactionTimes(_ t: HTTPTransferStats, _ turn: Turn, _ actions: inout [CallAction]) {
         if t.attempts == 1, t.attemptStartedAt > 0, let speechEnd = turn.speechEndedAt {
             let requestAt = Instant(nanoseconds: t.attemptStartedAt + UInt64(t.timeToRequest * 1e9))
             if requestAt >= speechEnd { actions.append(.count(.speechToRequest(requestAt - speechEnd))) }

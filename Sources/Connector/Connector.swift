@@ -132,7 +132,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         case .failure(let failure):
             metrics.authFailure(failure.metric)
             logger.warning("authentication failed: \(failure.reason)", metadata: ["peer": "\(connection.remoteAddress)", "path": "\(request.path)"])
-            return .respond(.text(.unauthorized, "unauthorized\n", headers: [("WWW-Authenticate", "Bearer")]))
+            return .respond(.text(.unauthorized, "unauthorized\n", headers: [HTTPField("WWW-Authenticate", "Bearer")]))
         case .success(let p):
             principal = p
         }
@@ -152,7 +152,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         guard admitted else {
             metrics.limitHit(.callsPerClient)
             logger.warning("client at its call limit", metadata: ["client": "\(client)", "limit": "\(perClient)"])
-            return .respond(.text(.tooManyRequests, "too many calls from this address\n", headers: [("Retry-After", "5")]))
+            return .respond(.text(.tooManyRequests, "too many calls from this address\n", headers: [HTTPField("Retry-After", "5")]))
         }
         let n = callCounter.add(1, ordering: .relaxed).newValue
         let id = "\(instance)-\(n)"
@@ -165,13 +165,12 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         })
     }
 
-    // Qualified while the Lex module also has a type named HTTPResponse (its client's response).
-    public func respond(to request: HTTPRequest, connection: WebSocketConnection) -> WebSocketProtocol.HTTPResponse? {
+    public func respond(to request: HTTPRequest, connection: WebSocketConnection) -> HTTPResponse? {
         if request.path == "/metrics" {
-            return .init(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: metrics.exposition())
+            return .init(status: .ok, headers: [HTTPField("Content-Type", "text/plain; version=0.0.4")], body: metrics.exposition())
         }
         if CallRoute.parse(path: request.path).isSuccess {
-            return .text(.upgradeRequired, "this path takes a WebSocket upgrade\n", headers: [("Upgrade", "websocket")])
+            return .text(.upgradeRequired, "this path takes a WebSocket upgrade\n", headers: [HTTPField("Upgrade", "websocket")])
         }
         return nil
     }

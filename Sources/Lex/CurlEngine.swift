@@ -12,7 +12,7 @@ struct CurlJob: Sendable {
     let deadline: DispatchTime
     let notBefore: DispatchTime?
     let logger: Logger
-    let onHead: @Sendable (HTTPResponseHead) -> Void
+    let onHead: @Sendable (HTTPResponse) -> Void
     let onBody: @Sendable ([UInt8]) -> Void
     let onComplete: @Sendable (Result<HTTPTransferStats, HTTPClientError>) -> Void
 }

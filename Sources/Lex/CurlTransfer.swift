@@ -15,7 +15,7 @@ final class CurlTransfer {
 
     // The response head being read (an interim 1xx may precede the final one).
     private var status = 0
-    private var headers = HTTPResponseHeaders()
+    private var headers = HTTPFields()
     private var headDelivered = false
 
     init(job: CurlJob, engine: CurlEngine) {
@@ -135,13 +135,13 @@ final class CurlTransfer {
         let line = Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self))
         if line.hasPrefix("HTTP/") {
             status = 0
-            headers = HTTPResponseHeaders()
+            headers = HTTPFields()
             let parts = line.split(separator: " ", maxSplits: 2)
             if parts.count >= 2, let code = Int(parts[1]) { status = code }
         } else if line.isEmpty {
             guard status >= 200, !headDelivered else { return }
             headDelivered = true
-            let head = HTTPResponseHead(status: status, headers: headers)
+            let head = HTTPResponse(status: HTTPStatus(code: status), headers: headers)
             let job = job
             job.queue.async {
                 if !job.handle.isCancelled { job.onHead(head) }
@@ -149,7 +149,7 @@ final class CurlTransfer {
         } else if let colon = line.firstIndex(of: ":") {
             let name = line[..<colon].trimmingCharacters(in: .whitespaces)
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            headers.add(name, value)
+            headers.append(name: name, value: value)
         }
     }
 

@@ -58,7 +58,7 @@ public final class HTTPClient: Sendable {
     public func execute(
         _ request: HTTPRequestMessage, deadline: DispatchTime, notBefore: DispatchTime? = nil,
         logger: Logger, callbackQueue: DispatchQueue,
-        onHead: @escaping @Sendable (HTTPResponseHead) -> Void,
+        onHead: @escaping @Sendable (HTTPResponse) -> Void,
         onBody: @escaping @Sendable ([UInt8]) -> Void,
         onComplete: @escaping @Sendable (Result<HTTPTransferStats, HTTPClientError>) -> Void
     ) -> HTTPRequestHandle {
@@ -78,7 +78,7 @@ public final class HTTPClient: Sendable {
     func submit(
         _ request: HTTPRequestMessage, handle: HTTPRequestHandle, deadline: DispatchTime, notBefore: DispatchTime?,
         logger: Logger, callbackQueue: DispatchQueue,
-        onHead: @escaping @Sendable (HTTPResponseHead) -> Void,
+        onHead: @escaping @Sendable (HTTPResponse) -> Void,
         onBody: @escaping @Sendable ([UInt8]) -> Void,
         onComplete: @escaping @Sendable (Result<HTTPTransferStats, HTTPClientError>) -> Void
     ) {
@@ -99,17 +99,6 @@ public final class HTTPClient: Sendable {
     /// `DispatchTime.now()` plus `seconds` (clamped to [0, 1 day]).
     public static func deadline(in seconds: Double, from now: DispatchTime = .now()) -> DispatchTime {
         now + .nanoseconds(Int(min(max(seconds, 0), 86_400) * 1e9))
-    }
-}
-
-/// The status line and headers of a final response.
-public struct HTTPResponseHead: Sendable, Hashable {
-    public var status: Int
-    public var headers: HTTPResponseHeaders
-
-    public init(status: Int, headers: HTTPResponseHeaders) {
-        self.status = status
-        self.headers = headers
     }
 }
 
@@ -180,9 +169,6 @@ public struct HTTPTransferStats: Sendable, Hashable {
 
     public init() {}
 }
-
-/// The figures of a Lex request (its last attempt; `attempts` and `newConnections` over all).
-public typealias LexTransferStats = HTTPTransferStats
 
 /// Lets the caller stop a request (the caller hung up). For a request made of several
 /// attempts, the handle of the attempt under way is attached to it and cancelled with it.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CoreTypes
 import Foundation
 
 /// POLLRDHUP (Linux: the peer closed its end); Glibc hides it behind _GNU_SOURCE.
@@ -18,18 +19,14 @@ struct ReceivedHTTPRequest {
     /// Path exactly as on the wire (percent-encoded), without the query.
     var path: String
     var query: String
-    var headers: [(name: String, value: String)]
+    var headers: HTTPFields
     var body: [UInt8]
     var chunked: Bool
 
-    func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
-    }
+    func header(_ name: String) -> String? { headers[name] }
 
     /// All values of `name`, in order.
-    func headerValues(_ name: String) -> [String] {
-        headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
-    }
+    func headerValues(_ name: String) -> [String] { headers.values(name) }
 }
 
 /// A blocking-socket HTTP/1.1 server on 127.0.0.1 with one thread per
@@ -254,12 +251,12 @@ final class LoopbackHTTPServer: @unchecked Sendable {
             if requestLine.isEmpty { return next(continueWriter: continueWriter) }
             let parts = requestLine.split(separator: " ")
             guard parts.count == 3, parts[2].hasPrefix("HTTP/1.") else { return .bad(400, "bad request line") }
-            var headers: [(name: String, value: String)] = []
+            var headers = HTTPFields()
             while true {
                 guard let l = line() else { return .closed }
                 if l.isEmpty { break }
                 guard let colon = l.firstIndex(of: ":") else { return .bad(400, "bad header line") }
-                headers.append((String(l[..<colon]), l[l.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                headers.append(name: String(l[..<colon]), value: l[l.index(after: colon)...].trimmingCharacters(in: .whitespaces))
                 if headers.count > 200 { return .bad(431, "too many headers") }
             }
             let target = parts[1]

@@ -12,7 +12,7 @@ extension LexStandIn {
         var record = RecordedRequest(
             sequence: 0, connection: connection.number, requestOnConnection: connection.requestsServed,
             method: request.method, path: request.path, query: request.query,
-            headers: request.headers.map { HTTPHeader($0.name, $0.value) }, bodyLength: request.body.count,
+            headers: request.headers, bodyLength: request.body.count,
             chunkedBody: request.chunked, inputText: nil, api: nil, isWebhook: false, target: nil,
             contentType: request.header("content-type"), signature: .missing, sessionAttributes: [:],
             requestAttributes: [:], sessionStateJSON: nil, replyStatus: 0)

@@ -205,11 +205,11 @@ public final class WebSocketServer: @unchecked Sendable {
     func routeUpgrade(_ request: HTTPRequest, connection: WebSocketConnection) -> WebSocketRoute {
         if isDraining {
             countViolation("upgrade_while_draining")
-            return .respond(.text(.serviceUnavailable, "server is shutting down\n", headers: [("Retry-After", "5")]))
+            return .respond(.text(.serviceUnavailable, "server is shutting down\n", headers: [HTTPField("Retry-After", "5")]))
         }
         if webSocketCount.load(ordering: .relaxed) >= configuration.maxWebSocketConnections {
             countViolation("server_full")
-            return .respond(.text(.serviceUnavailable, "server is at its connection limit\n", headers: [("Retry-After", "5")]))
+            return .respond(.text(.serviceUnavailable, "server is at its connection limit\n", headers: [HTTPField("Retry-After", "5")]))
         }
         return delegate.route(upgrade: request, connection: connection)
     }
@@ -218,7 +218,7 @@ public final class WebSocketServer: @unchecked Sendable {
         let path = request.path
         let builtIn = path == "/ping" || path == "/health"
         if request.method != "GET" && request.method != "HEAD" {
-            return .text(.methodNotAllowed, "method \(request.method) not allowed\n", headers: [("Allow", "GET, HEAD")])
+            return .text(.methodNotAllowed, "method \(request.method) not allowed\n", headers: [HTTPField("Allow", "GET, HEAD")])
         }
         if path == "/ping" { return .text(.ok, "ok") }
         if path == "/health" { return healthResponse() }

@@ -185,7 +185,7 @@ struct RetryAfterEndToEndTests {
             }
         }
         let response = try result.get()
-        #expect(response.status == 200 && response.transfer.attempts == 2)
+        #expect(response.response.status.code == 200 && response.transfer.attempts == 2)
         let requests = standIn.requests
         try #require(requests.count == 2)
         #expect(requests.map(\.replyStatus) == [503, 200])

@@ -225,7 +225,7 @@ struct HTTPRequestParserTests {
     }
 
     @Test func headerHelpers() {
-        let h = HTTPHeaders([("Connection", "keep-alive, Upgrade"), ("X", "1"), ("x", "2")])
+        let h = HTTPFields([("Connection", "keep-alive, Upgrade"), ("X", "1"), ("x", "2")])
         #expect(h.containsToken("upgrade", in: "connection"))
         #expect(!h.containsToken("close", in: "connection"))
         #expect(h.values("X") == ["1", "2"])

@@ -18,12 +18,15 @@ SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
 JOBS="${FUZZ_JOBS:-1}"
 TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(http websocket eventstream)
 
-PURE_FILES=(Sources/WebSocketProtocol/*.swift)
+# CoreTypes (the shared HTTP and time vocabulary) compiles into the same fuzz module, so the
+# modules' `@_exported import CoreTypes` files (Exports.swift) are left out.
+CORE_FILES=(Sources/CoreTypes/*.swift)
+PURE_FILES=("${CORE_FILES[@]}"); for f in Sources/WebSocketProtocol/*.swift; do [ "${f##*/}" = Exports.swift ] || PURE_FILES+=("$f"); done
 # The Lex module also drives curl: only its pure event stream and signing files.
 LEX_PURE=(EventStreamMessage EventStreamEncoder EventStreamDecoder EventJSON StartConversationTypes StartConversationInputEvents
           StartConversationOutputEvents SigV4EventSigner SigV4EventVerifier SigV4Signer SigV4Request
           SigV4CanonicalRequest SigningKeyCache SigV4Date Digest Secret URIEncoding)
-LEX_FILES=(); for f in "${LEX_PURE[@]}"; do LEX_FILES+=("Sources/Lex/$f.swift"); done
+LEX_FILES=("${CORE_FILES[@]}"); for f in "${LEX_PURE[@]}"; do LEX_FILES+=("Sources/Lex/$f.swift"); done
 
 mkdir -p fuzz/bin/include/COpenSSL fuzz/out
 # COpenSSL has no module map of its own (SwiftPM writes one); write one for swiftc.
