@@ -54,7 +54,7 @@ extension ActiveCall {
         actions.append(.count(.lexLatency(elapsed)))
         switch result {
         case .success(let t):
-            actions.append(.count(.lexRequest(api: api, status: "\(t.statusCode)")))
+            actions.append(.count(.lexRequest(api: api, status: .http(t.statusCode))))
             stats.lexTurns += 1
             if !t.sessionAttributes.isEmpty { sessionAttributes = t.sessionAttributes }
             actions.append(.log(.info, "lex turn", [
@@ -85,8 +85,8 @@ extension ActiveCall {
             break
         case .failure(let error):
             stats.lexErrors += 1
-            let status: String
-            if case .service(let s, _, _) = error { status = "\(s)" } else { status = "error" }
+            let status: ConnectorMetrics.LexRequestStatus
+            if case .service(let s, _, _) = error { status = .http(s) } else { status = .noResponse }
             actions.append(.count(.lexRequest(api: api, status: status)))
             actions.append(.count(.error(.lex)))
             actions.append(.log(.error, "lex request failed: \(error)"))

@@ -191,7 +191,7 @@ struct CallStateMachine {
         actions.append(.started(settings))
         actions.append(.log(.info, "call started", ["params": "\(settings)"]))
         actions.append(.sendText("ok"))
-        actions.append(.emit(.callStarted(CallStarted(rate: settings.sampleRate, api: context.route.api, region: settings.region))))
+        actions.append(.emit(.callStarted(CallStarted(rate: settings.sampleRate, api: context.route.api.rawValue, region: settings.region))))
         call.begin(at: now, &actions)
         for chunk in held.chunks where call.ending == nil {
             call.receiveAudio(chunk, at: now, &actions)

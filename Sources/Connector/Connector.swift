@@ -176,11 +176,14 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
     }
 
     /// Limits hit and bad input seen by the server itself.
-    public func serverCounted(_ kind: String) {
-        if let limit = ConnectorMetrics.Limit(rawValue: kind) {
-            metrics.limitHit(limit)
-        } else {
-            metrics.badInput(server: kind)
+    public func serverCounted(_ violation: WebSocketServerViolation) {
+        switch violation {
+        case .serverFull: metrics.limitHit(.serverFull)
+        case .tooManySockets: metrics.limitHit(.tooManySockets)
+        case .handshakeTimeout: metrics.limitHit(.handshakeTimeout)
+        case .outputQueueOverflow: metrics.limitHit(.outputQueueOverflow)
+        case .upgradeWhileDraining: metrics.limitHit(.upgradeWhileDraining)
+        case .httpStatus, .protocolViolation: metrics.badInput(server: violation)
         }
     }
 

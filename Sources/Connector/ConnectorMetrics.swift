@@ -1,5 +1,7 @@
 import Metrics
 import Prometheus
+import WebSocketServer
+import Lex
 import Synchronization
 
 /// The connector's metrics (swift-metrics, exported in Prometheus text format on `/metrics`).
@@ -51,8 +53,8 @@ public final class ConnectorMetrics: Sendable {
         Metrics.Counter(label: "lexconnector_utterances_total", dimensions: [("reason", outcome.rawValue)], factory: factory).increment()
     }
 
-    func lexRequest(api: String, status: String) {
-        Metrics.Counter(label: "lexconnector_lex_requests_total", dimensions: [("api", api), ("status", status)], factory: factory).increment()
+    func lexRequest(api: LexAPI, status: LexRequestStatus) {
+        Metrics.Counter(label: "lexconnector_lex_requests_total", dimensions: [("api", api.rawValue), ("status", status.label)], factory: factory).increment()
     }
 
     func error(_ kind: ErrorKind) {
@@ -60,24 +62,53 @@ public final class ConnectorMetrics: Sendable {
     }
 
     func badInput(_ kind: BadInput) {
-        badInput(server: kind.rawValue)
+        badInput(label: kind.rawValue)
     }
 
-    /// Bad input the WebSocket server module reports by name (`http_<status>`, `ws_<close code>`).
-    func badInput(server kind: String) {
-        Metrics.Counter(label: "lexconnector_bad_input_total", dimensions: [("kind", kind)], factory: factory).increment()
+    /// Bad input the WebSocket server module saw (`http_<status>`, `ws_<close code>`, ...).
+    func badInput(server violation: WebSocketServerViolation) {
+        badInput(label: violation.name)
+    }
+
+    private func badInput(label: String) {
+        Metrics.Counter(label: "lexconnector_bad_input_total", dimensions: [("kind", label)], factory: factory).increment()
     }
 
     func limitHit(_ limit: Limit) {
         Metrics.Counter(label: "lexconnector_limit_hits_total", dimensions: [("limit", limit.rawValue)], factory: factory).increment()
     }
 
-    func authFailure(_ reason: String) {
-        Metrics.Counter(label: "lexconnector_auth_failures_total", dimensions: [("reason", reason)], factory: factory).increment()
+    func authFailure(_ reason: AuthFailureReason) {
+        Metrics.Counter(label: "lexconnector_auth_failures_total", dimensions: [("reason", reason.rawValue)], factory: factory).increment()
     }
 
-    func event(_ outcome: String) {
-        Metrics.Counter(label: "lexconnector_webhook_events_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    func event(_ outcome: WebhookOutcome) {
+        Metrics.Counter(label: "lexconnector_webhook_events_total", dimensions: [("outcome", outcome.rawValue)], factory: factory).increment()
+    }
+
+    /// `lexconnector_lex_requests_total{status}`: the HTTP status of a completed Lex request,
+    /// or `error` when none came (transport failure, timeout).
+    enum LexRequestStatus: Hashable, Sendable {
+        case http(Int), noResponse
+
+        var label: String {
+            switch self {
+            case .http(let code): return "\(code)"
+            case .noResponse: return "error"
+            }
+        }
+    }
+
+    /// `lexconnector_auth_failures_total{reason}`: why an upgrade got 401.
+    public enum AuthFailureReason: String, Sendable {
+        case missing, badToken = "bad_token", config, malformed, badAlgorithm = "bad_alg", badSignature = "bad_signature"
+        case badClaims = "bad_claims", notYetValid = "not_yet_valid", expired, badApplication = "bad_application"
+    }
+
+    /// `lexconnector_webhook_events_total{outcome}`: what became of one webhook event.
+    enum WebhookOutcome: String, Sendable {
+        /// 2xx; a non-2xx answer; no answer after the retries; dropped from a full queue.
+        case delivered, rejected, failed, dropped
     }
 
     /// `lexconnector_utterances_total{reason}`: how each utterance ended.
@@ -99,7 +130,7 @@ public final class ConnectorMetrics: Sendable {
     /// `lexconnector_limit_hits_total{limit}`: a limit refused a connection or closed a call.
     enum Limit: String, Sendable, CaseIterable {
         case botNotAllowed = "bot_not_allowed", callsPerClient = "calls_per_client"
-        /// Reported by the WebSocket server module under these names.
+        /// Reported by the WebSocket server module (`WebSocketServerViolation`).
         case serverFull = "server_full", tooManySockets = "too_many_sockets", handshakeTimeout = "handshake_timeout"
         case outputQueueOverflow = "output_queue_overflow", upgradeWhileDraining = "upgrade_while_draining"
     }

@@ -50,7 +50,7 @@ final class EventSink: @unchecked Sendable {
         queue.async { [self] in
             if pending.count >= Self.maxPending {
                 pending.removeFirst()
-                metrics.event("dropped")
+                metrics.event(.dropped)
                 logger.warning("webhook backlog full; oldest event dropped")
             }
             pending.append([UInt8](body))
@@ -71,12 +71,12 @@ final class EventSink: @unchecked Sendable {
                          maxResponseBytes: lex.maxPostResponseBytes, logger: logger, callbackQueue: queue) { [self] result in
             switch result {
             case .success(let r) where r.response.status.isSuccess:
-                metrics.event("delivered")
+                metrics.event(.delivered)
             case .success(let r):
-                metrics.event("rejected")
+                metrics.event(.rejected)
                 logger.warning("webhook answered \(r.response.status.code)", metadata: ["url": "\(url)"])
             case .failure(let e):
-                metrics.event("failed")
+                metrics.event(.failed)
                 logger.warning("webhook failed: \(e)", metadata: ["url": "\(url)"])
             }
             sending = false

@@ -197,7 +197,7 @@ public final class WebSocketConnection: @unchecked Sendable {
             case .closeCompleted:
                 finish()
             case .fail(let violation):
-                server.countViolation("ws_\(violation.code.rawValue)")
+                server.countViolation(.protocolViolation(violation.code))
                 server.counters.withLock { $0.closesSent[violation.code.rawValue, default: 0] += 1 }
                 logger.info("protocol violation", metadata: ["code": "\(violation.code.rawValue)", "reason": "\(violation.reason)"])
                 FrameEncoder.closePayload(code: violation.code, reason: violation.reason).withUnsafeBytes { writeFrame(.close, $0) }
@@ -287,7 +287,7 @@ public final class WebSocketConnection: @unchecked Sendable {
         case .startWatchingWritable:
             eventLoop.watchWritable(fd: fd, id: id, true)
         case .overflow:
-            server.countViolation("output_queue_overflow")
+            server.countViolation(.outputQueueOverflow)
             logger.warning("output queue over its cap; peer not reading", metadata: ["queued": "\(output.queuedBytes)"])
             notifyClosed(code: .abnormal, reason: "output queue overflow", byPeer: false)
             closeSocket()

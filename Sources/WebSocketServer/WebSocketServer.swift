@@ -23,12 +23,12 @@ public protocol WebSocketServerDelegate: AnyObject, Sendable {
     func respond(to request: HTTPRequest, connection: WebSocketConnection) -> HTTPResponse?
     /// Something refused or cut off (the kinds of `WebSocketServerCounters.violations`), for metrics.
     /// Called on whatever queue saw it; must be cheap and thread-safe.
-    func serverCounted(_ kind: String)
+    func serverCounted(_ violation: WebSocketServerViolation)
 }
 
 extension WebSocketServerDelegate {
     public func respond(to request: HTTPRequest, connection: WebSocketConnection) -> HTTPResponse? { nil }
-    public func serverCounted(_ kind: String) {}
+    public func serverCounted(_ violation: WebSocketServerViolation) {}
 }
 
 /// Counters of what the server refused or cut off, for metrics.
@@ -38,8 +38,8 @@ public struct WebSocketServerCounters: Sendable {
     public var webSocketsOpened = 0
     public var httpResponses: [Int: Int] = [:]
     public var closesSent: [UInt16: Int] = [:]
-    /// Bad input by kind: `http_400`, `ws_1002`, `handshake_timeout`, `output_queue_overflow`, ...
-    public var violations: [String: Int] = [:]
+    /// Bad input and limits hit, by kind.
+    public var violations: [WebSocketServerViolation: Int] = [:]
 }
 
 /// A hand-rolled HTTP/1.1 + RFC 6455 WebSocket server: one listener per bound address (a
@@ -171,7 +171,7 @@ public final class WebSocketServer: @unchecked Sendable {
             }
             if socketCount.load(ordering: .relaxed) >= configuration.maxSockets {
                 counters.withLock { $0.acceptRefused += 1 }
-                countViolation("too_many_sockets")
+                countViolation(.tooManySockets)
                 _ = Glibc.close(fd)
                 continue
             }
@@ -197,18 +197,18 @@ public final class WebSocketServer: @unchecked Sendable {
 
     // MARK: - Called by connections (on their loop)
 
-    func countViolation(_ kind: String) {
-        counters.withLock { $0.violations[kind, default: 0] += 1 }
-        delegate.serverCounted(kind)
+    func countViolation(_ violation: WebSocketServerViolation) {
+        counters.withLock { $0.violations[violation, default: 0] += 1 }
+        delegate.serverCounted(violation)
     }
 
     func routeUpgrade(_ request: HTTPRequest, connection: WebSocketConnection) -> WebSocketRoute {
         if isDraining {
-            countViolation("upgrade_while_draining")
+            countViolation(.upgradeWhileDraining)
             return .respond(.text(.serviceUnavailable, "server is shutting down\n", headers: [HTTPField("Retry-After", "5")]))
         }
         if webSocketCount.load(ordering: .relaxed) >= configuration.maxWebSocketConnections {
-            countViolation("server_full")
+            countViolation(.serverFull)
             return .respond(.text(.serviceUnavailable, "server is at its connection limit\n", headers: [HTTPField("Retry-After", "5")]))
         }
         return delegate.route(upgrade: request, connection: connection)

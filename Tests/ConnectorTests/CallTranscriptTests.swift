@@ -108,7 +108,7 @@ import Testing
         var call = CallTranscript()
         _ = call.start(["welcome_text": "hi"])
         #expect(call.lexCompleted(.failure(.service(status: 500, type: "InternalFailureException", message: "boom"))) == ["event error"])
-        #expect(call.counts.contains(.error(.lex)) && call.counts.contains(.lexRequest(api: "v2", status: "500")))
+        #expect(call.counts.contains(.error(.lex)) && call.counts.contains(.lexRequest(api: .v2, status: .http(500))))
         #expect(call.all.contains { if case .emit(.error(let e)) = $0 { e.kind == "lex" && e.retryable == true } else { false } })
         #expect(call.run(ms: 200) == [])
         #expect(call.dtmf("5") + call.dtmf("#") == ["event dtmf", "event dtmf", "lex text 5"], "the call is still up")

@@ -32,7 +32,7 @@ import WebSocketTestClient
 
         let handshakeTimeout = server.configuration.handshakeTimeout
         #expect(handshakeTimeout == Double(Self.handshakeTimeout), "[limits] handshake_timeout reaches the server")
-        let timeoutsBefore = server.counterSnapshot.violations["handshake_timeout"] ?? 0
+        let timeoutsBefore = server.counterSnapshot.violations[.handshakeTimeout] ?? 0
         let flood = try IdleFlood(port: h.port, kinds: [.trickle, .notHTTP] + Array(repeating: .silent, count: Self.idleSockets),
                                   giveUpAfter: handshakeTimeout + 10)
         let floodSize = Self.idleSockets + 2
@@ -53,7 +53,7 @@ import WebSocketTestClient
         // Deadlines are enforced by a 250 ms housekeeping timer.
         #expect(closedAt.allSatisfy { $0 >= handshakeTimeout - 0.05 && $0 <= handshakeTimeout + 2 },
                 "cut off after \(closedAt.min() ?? 0)-\(closedAt.max() ?? 0) s; handshake timeout \(handshakeTimeout) s")
-        #expect((server.counterSnapshot.violations["handshake_timeout"] ?? 0) - timeoutsBefore == floodSize)
+        #expect((server.counterSnapshot.violations[.handshakeTimeout] ?? 0) - timeoutsBefore == floodSize)
         #expect(flood.trickledBytes.allSatisfy { $0 > 0 && $0 < IdleFlood.trickleHead.count }, "the trickler kept sending: \(flood.trickledBytes)")
 
         // Nothing leaked: only the canary's socket is left. Then the abrupt disconnects, each

@@ -300,7 +300,7 @@ struct IntegrationTests {
             #expect(closeCode(close) == 1002)
             #expect(try c.atEOF())
             #expect(routes.recorder.waitForClose()?.code == 1002)
-            #expect(server.counterSnapshot.violations["ws_1002"] == 1)
+            #expect(server.counterSnapshot.violations[.protocolViolation(.protocolError)] == 1)
         }
     }
 
@@ -335,7 +335,7 @@ struct IntegrationTests {
             // A silent client is cut off too.
             let silent = try TestClient(port: server.port)
             #expect(try silent.readResponse().status == 408)
-            #expect(server.counterSnapshot.violations["handshake_timeout"] == 2)
+            #expect(server.counterSnapshot.violations[.handshakeTimeout] == 2)
         }
     }
 
@@ -374,7 +374,7 @@ struct IntegrationTests {
             let close = try #require(routes.recorder.waitForClose())
             #expect(close.code == 1006)
             #expect(close.reason == "output queue overflow")
-            #expect(server.counterSnapshot.violations["output_queue_overflow"] == 1)
+            #expect(server.counterSnapshot.violations[.outputQueueOverflow] == 1)
             // The socket is closed: reading drains what the kernel held, then EOF, well
             // short of the 64 MiB the handler tried to send.
             let received = try c.readUntilEOF()
