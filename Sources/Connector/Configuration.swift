@@ -207,8 +207,10 @@ public struct LexmoConfiguration: Sendable {
                 guard seen.insert("\(section).\(key)").inserted else {
                     throw ConfigurationError(file: file, line: lineNumber, reason: "`\(key)` is set twice in [\(section)]")
                 }
-                if let problem = setProfile(&config.profiles[name]!, key: key, value: value) {
-                    throw ConfigurationError(file: file, line: lineNumber, reason: "[\(section)] \(key): \(problem)")
+                do {
+                    try setProfile(&config.profiles[name]!, key: key, value: value)
+                } catch {
+                    throw ConfigurationError(file: file, line: lineNumber, reason: "[\(section)] \(key): \(error)")
                 }
                 continue
             }
@@ -235,11 +237,13 @@ public struct LexmoConfiguration: Sendable {
             guard seen.insert("\(section).\(key)").inserted else {
                 throw ConfigurationError(file: file, line: lineNumber, reason: "`\(key)` is set twice in [\(section)]")
             }
-            if let problem = setter(&config, value) {
-                throw ConfigurationError(file: file, line: lineNumber, reason: "[\(section)] \(key) = \(secretKeys.contains(key) ? "<redacted>" : value): \(problem)")
+            do {
+                try setter(&config, value)
+            } catch {
+                throw ConfigurationError(file: file, line: lineNumber, reason: "[\(section)] \(key) = \(secretKeys.contains(key) ? "<redacted>" : value): \(error)")
             }
         }
-        if let problem = config.validate() { throw ConfigurationError(file: file, line: 0, reason: problem) }
+        try config.validate(file: file)
         return config
     }
 
@@ -254,33 +258,33 @@ public struct LexmoConfiguration: Sendable {
         }
     }
 
-    /// Cross-key checks.
-    func validate() -> String? {
+    /// Cross-key checks; the error names the keys.
+    func validate(file: String) throws(ConfigurationError) {
+        func fail(_ reason: String) -> ConfigurationError { ConfigurationError(file: file, line: 0, reason: reason) }
         switch security.mode {
         case nil where !Self.isLoopback(server.host):
-            return "[security] mode must be set when listening on \(server.host) (not a loopback address): token, vonage, or none to accept anyone"
+            throw fail("[security] mode must be set when listening on \(server.host) (not a loopback address): token, vonage, or none to accept anyone")
         case .token? where security.tokens.isEmpty:
-            return "[security] mode = token needs at least one `token.<tenant> = <token>` line"
+            throw fail("[security] mode = token needs at least one `token.<tenant> = <token>` line")
         case .vonage? where security.signatureSecret == nil:
-            return "[security] mode = vonage needs signature_secret (the Vonage account's signature secret)"
+            throw fail("[security] mode = vonage needs signature_secret (the Vonage account's signature secret)")
         default: break
         }
         for p in profiles.values {
-            if p.tenants.isEmpty { return "[profile.\(p.name)] needs tenants = ... (who may use it)" }
+            if p.tenants.isEmpty { throw fail("[profile.\(p.name)] needs tenants = ... (who may use it)") }
             if (p.accessKeyId == nil) != (p.secretAccessKey == nil) {
-                return "[profile.\(p.name)] needs both aws_access_key_id and aws_secret_access_key, or neither (then [credentials] file is read)"
+                throw fail("[profile.\(p.name)] needs both aws_access_key_id and aws_secret_access_key, or neither (then [credentials] file is read)")
             }
             if p.accessKeyId == nil && credentials.file == nil {
-                return "[profile.\(p.name)] has no keys and [credentials] file is not set"
+                throw fail("[profile.\(p.name)] has no keys and [credentials] file is not set")
             }
         }
-        if vad.clipMin >= vad.clipMax { return "[vad] clip_min (\(vad.clipMin)) must be below clip_max (\(vad.clipMax))" }
+        if vad.clipMin >= vad.clipMax { throw fail("[vad] clip_min (\(vad.clipMin)) must be below clip_max (\(vad.clipMax))") }
         for (name, template) in [("endpoint_v1", lex.endpointV1), ("endpoint_v2", lex.endpointV2)] {
             guard template.hasPrefix("https://") || template.hasPrefix("http://") else {
-                return "[lex] \(name) must be an http:// or https:// URL template"
+                throw fail("[lex] \(name) must be an http:// or https:// URL template")
             }
         }
-        return nil
     }
 
     /// Loopback binds may run without authentication.
@@ -290,23 +294,22 @@ public struct LexmoConfiguration: Sendable {
 
     private static let secretKeys: Set<String> = ["secret", "signature_secret", "aws_secret_access_key", "aws_session_token"]
 
-    private static func setProfile(_ p: inout Profile, key: String, value: String) -> String? {
+    private static func setProfile(_ p: inout Profile, key: String, value: String) throws(ConfigurationValueError) {
         switch key {
         case "tenants": p.tenants = list(value)
         case "aws_access_key_id":
-            guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return "not an access key id" }
+            guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { throw .notAnAccessKeyId }
             p.accessKeyId = value
         case "aws_secret_access_key":
-            guard !value.isEmpty else { return "must not be empty" }
+            guard !value.isEmpty else { throw .empty }
             p.secretAccessKey = Secret(value)
         case "aws_session_token": p.sessionToken = value.isEmpty ? nil : Secret(value)
         case "region":
-            guard isRegion(value) else { return "not an AWS region name such as us-east-1" }
+            guard isRegion(value) else { throw .notARegion }
             p.region = value
         default:
-            return "unknown key; known: tenants, aws_access_key_id, aws_secret_access_key, aws_session_token, region"
+            throw .unknownProfileKey
         }
-        return nil
     }
 
     static func list(_ value: String) -> [String] {

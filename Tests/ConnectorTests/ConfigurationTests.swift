@@ -24,7 +24,10 @@ struct ConfigurationTests {
         ("[vad]\nnoise_margin = 31\n", 2, "between 0 and 30"),
         ("[lexmo]\nport = 1\nport = 2\n", 3, "set twice"),
         ("[lex]\nregion = US EAST\n", 2, "region"),
-        ("[log]\nlevel = loud\n", 2, "trace"),
+        ("[log]\nlevel = loud\n", 2, "use trace, debug, info, notice, warning, error or critical"),
+        ("[security]\nmode = open\n", 2, "use none, token or vonage"),
+        ("[security]\nsignature_secret = short\n", 2, "too short (at least 16 characters)"),
+        ("[profile.p]\nregion = x y\n", 2, "[profile.p] region: not an AWS region name"),
         ("[lexmo]\njust words\n", 2, "key = value"),
     ])
     func invalidFilesNameTheLineAndTheReason(text: String, line: Int, reason: String) {
