@@ -110,12 +110,12 @@ extension ActiveCall {
     /// the reply body's first bytes at the client thread to the first frame to the caller
     /// (when the reply started from silence).
     private func recordReactionTimes(_ t: HTTPTransferStats, _ turn: Turn, _ actions: inout [CallAction]) {
-        if t.attempts == 1, t.attemptStartedAt > 0, let speechEnd = turn.speechEndedAt {
-            let requestAt = Instant(nanoseconds: t.attemptStartedAt + UInt64(t.timeToRequest * 1e9))
+        if t.attempts == 1, let started = t.attemptStartedAt, let speechEnd = turn.speechEndedAt {
+            let requestAt = started + t.timeToRequest
             if requestAt >= speechEnd { actions.append(.count(.speechToRequest(requestAt - speechEnd))) }
         }
-        if t.firstBodyBytesAt > 0, let first = turnFirstFrameAt, first.nanoseconds >= t.firstBodyBytesAt {
-            actions.append(.count(.replyToFirstFrame(first - Instant(nanoseconds: t.firstBodyBytesAt))))
+        if let bodyAt = t.firstBodyBytesAt, let first = turnFirstFrameAt, first >= bodyAt {
+            actions.append(.count(.replyToFirstFrame(first - bodyAt)))
         }
     }
 

@@ -192,7 +192,7 @@ final class CurlEngine: @unchecked Sendable {
             finish(transfer, .failure(.deadlinePassed(beforeSending: true)))
             return
         }
-        transfer.stats.attemptStartedAt = now.uptimeNanoseconds
+        transfer.stats.attemptStartedAt = Instant(nanoseconds: now.uptimeNanoseconds)
         guard let easy = curl_easy_init() else {
             finish(transfer, .failure(.transport(code: Int(CURLE_FAILED_INIT.rawValue), message: "curl_easy_init failed")))
             return

@@ -118,9 +118,9 @@ final class CurlTransfer {
         stats.newConnections = connects
         stats.httpVersion = version == Int(CURL_HTTP_VERSION_2_0) ? 20 : version == Int(CURL_HTTP_VERSION_1_1) ? 11
             : version == Int(CURL_HTTP_VERSION_1_0) ? 10 : 0
-        stats.timeToFirstByte = Double(firstByte) / 1e6
-        stats.totalTime = Double(total) / 1e6
-        stats.timeToRequest = Double(pretransfer) / 1e6
+        stats.timeToFirstByte = .microseconds(firstByte)
+        stats.totalTime = .microseconds(total)
+        stats.timeToRequest = .microseconds(pretransfer)
         stats.clientThread = CurlEngine.currentThreadID
         return pretransfer > 0
     }
@@ -156,7 +156,7 @@ final class CurlTransfer {
     /// One body chunk: copied once out of libcurl's buffer and handed on.
     private func bodyChunk(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
-        if stats.firstBodyBytesAt == 0 { stats.firstBodyBytesAt = DispatchTime.now().uptimeNanoseconds }
+        if stats.firstBodyBytesAt == nil { stats.firstBodyBytesAt = Instant(nanoseconds: DispatchTime.now().uptimeNanoseconds) }
         let chunk = [UInt8](bytes)
         let job = job
         job.queue.async {

@@ -150,19 +150,18 @@ public struct HTTPTransferStats: Sendable, Hashable {
     public var newConnections: Int = 0
     /// 11 for HTTP/1.1, 20 for HTTP/2, 0 when unknown.
     public var httpVersion: Int = 0
-    /// Seconds from the start of the attempt to the first response byte.
-    public var timeToFirstByte: Double = 0
-    /// Seconds for the attempt.
-    public var totalTime: Double = 0
-    /// Seconds from the start of the attempt until libcurl began sending the request
-    /// (CURLINFO_PRETRANSFER_TIME: connection reused or made, TLS done).
-    public var timeToRequest: Double = 0
-    /// Monotonic time (`DispatchTime.uptimeNanoseconds`) at which the client thread started
-    /// the attempt.
-    public var attemptStartedAt: UInt64 = 0
-    /// Monotonic time at which the first bytes of the response body reached the client
-    /// thread (0 when the body was empty).
-    public var firstBodyBytesAt: UInt64 = 0
+    /// From the start of the attempt to the first response byte (CURLINFO_STARTTRANSFER_TIME_T).
+    public var timeToFirstByte: Duration = .zero
+    /// The attempt's whole time (CURLINFO_TOTAL_TIME_T).
+    public var totalTime: Duration = .zero
+    /// From the start of the attempt until libcurl began sending the request
+    /// (CURLINFO_PRETRANSFER_TIME_T: connection reused or made, TLS done).
+    public var timeToRequest: Duration = .zero
+    /// When the client thread started the attempt (monotonic clock); nil before it started.
+    public var attemptStartedAt: Instant?
+    /// When the first bytes of the response body reached the client thread (monotonic
+    /// clock); nil when the body was empty.
+    public var firstBodyBytesAt: Instant?
     /// Identifies the client thread that drove the transfer (every request of one
     /// `HTTPClient` shows the same value).
     public var clientThread: UInt64 = 0
