@@ -6,9 +6,14 @@ import Synchronization
 
 /// The connector's metrics (swift-metrics, exported in Prometheus text format on `/metrics`).
 /// Counters on the audio path are batched per pacing tick, not incremented per frame.
+///
+/// The product calls `bootstrap()` once: swift-metrics' process-wide factory becomes the
+/// Prometheus factory over the registry `/metrics` shows, and these metrics are made through
+/// it. `init(registry:)` makes them through a factory of their own (swift-metrics' `factory:`
+/// initialisers), so several connectors in one process (the tests) keep separate registries.
 public final class ConnectorMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    private let factory: PrometheusMetricsFactory
+    private let factory: any MetricsFactory
     private let active = Atomic<Int>(0)
     let callsActive: Metrics.Recorder
     let callsTotal: Metrics.Counter
@@ -23,14 +28,33 @@ public final class ConnectorMetrics: Sendable {
     /// Bucket bounds of the two reaction-time histograms, in milliseconds.
     static let reactionBucketsMilliseconds: [Double] = [0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50, 100, 250, 1000]
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
-        self.registry = registry
+    /// Bootstraps swift-metrics for the process (`MetricsSystem.bootstrap`, which may run once)
+    /// with the Prometheus factory over `registry`, and returns the connector's metrics made
+    /// through `MetricsSystem.factory`. For `lexconnector`'s main.
+    public static func bootstrap(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) -> ConnectorMetrics {
+        MetricsSystem.bootstrap(prometheusFactory(registry: registry))
+        return ConnectorMetrics(registry: registry, factory: MetricsSystem.factory)
+    }
+
+    /// Metrics in `registry` through a Prometheus factory of their own; the process-wide
+    /// `MetricsSystem` is left alone.
+    public convenience init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.init(registry: registry, factory: Self.prometheusFactory(registry: registry))
+    }
+
+    /// The Prometheus factory over `registry`, with the reaction-time histograms' buckets.
+    static func prometheusFactory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
         var f = PrometheusMetricsFactory(registry: registry)
         let buckets = Self.reactionBucketsMilliseconds.map { Duration.microseconds(Int64($0 * 1000)) }
         f.durationHistogramBuckets["lexconnector_speech_to_request_seconds"] = buckets
         f.durationHistogramBuckets["lexconnector_reply_to_first_frame_seconds"] = buckets
-        factory = f
-        callsActive = Metrics.Recorder(label: "lexconnector_calls_active", factory: factory)
+        return f
+    }
+
+    private init(registry: PrometheusCollectorRegistry, factory: any MetricsFactory) {
+        self.registry = registry
+        self.factory = factory
+        callsActive = Metrics.Recorder(label: "lexconnector_calls_active", aggregate: false, factory: factory)
         callsTotal = Metrics.Counter(label: "lexconnector_calls_total", factory: factory)
         framesPlayed = Metrics.Counter(label: "lexconnector_frames_played_total", factory: factory)
         framesLate = Metrics.Counter(label: "lexconnector_frames_late_total", factory: factory)
@@ -137,24 +161,4 @@ public final class ConnectorMetrics: Sendable {
 
     /// Prometheus text exposition.
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
-}
-
-extension Metrics.Timer {
-    convenience init(label: String, preferredDisplayUnit: TimeUnit, factory: PrometheusMetricsFactory) {
-        let handler = factory.makeTimer(label: label, dimensions: [])
-        self.init(label: label, dimensions: [], handler: handler)
-        _ = preferredDisplayUnit
-    }
-}
-
-extension Metrics.Counter {
-    convenience init(label: String, dimensions: [(String, String)] = [], factory: PrometheusMetricsFactory) {
-        self.init(label: label, dimensions: dimensions, handler: factory.makeCounter(label: label, dimensions: dimensions))
-    }
-}
-
-extension Metrics.Recorder {
-    convenience init(label: String, factory: PrometheusMetricsFactory) {
-        self.init(label: label, dimensions: [], aggregate: false, handler: factory.makeRecorder(label: label, dimensions: [], aggregate: false))
-    }
 }

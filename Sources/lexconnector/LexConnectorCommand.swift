@@ -43,7 +43,7 @@ struct LexConnectorCommand: ParsableCommand {
         let logger = Logger(label: "lexconnector")
         let connector: Connector
         do {
-            connector = try Connector(configuration: settings, logger: logger)
+            connector = try Connector(configuration: settings, logger: logger, metrics: .bootstrap())
             try connector.start()
         } catch {
             logger.critical("could not start: \(error)")
