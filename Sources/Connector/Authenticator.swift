@@ -82,7 +82,7 @@ public struct Authenticator: Sendable {
             return .failure(.init(reason: "JWT has no iat", metric: .badClaims))
         }
         if iat > t + clockSkew { return .failure(.init(reason: "JWT iat is in the future", metric: .notYetValid)) }
-        if t - iat > Double(security.maxTokenAge) + clockSkew {
+        if t - iat > security.maxTokenAge.seconds + clockSkew {
             return .failure(.init(reason: "JWT issued \(Int(t - iat)) s ago, more than max_token_age", metric: .expired))
         }
         if let exp = (claims["exp"] as? NSNumber)?.doubleValue, exp + clockSkew < t {

@@ -87,8 +87,8 @@ struct CallSettings: Sendable, CustomStringConvertible {
                              noiseMargin: Double(config.vad.noiseMargin)),
             bargeIn: start.bargeIn, welcomeText: start.welcomeText, webhookURL: start.webhookURL, clientId: start.clientId,
             sessionAttributes: start.sessionAttributes, requestAttributes: start.requestAttributes,
-            idleTimeout: .seconds(max(0, config.call.idleTimeout)), maxDuration: .seconds(max(0, config.call.maxDuration)),
-            dtmfTimeout: .milliseconds(config.call.dtmfTimeoutMs), maxQueuedInputs: config.call.maxQueuedUtterances,
+            idleTimeout: max(.zero, config.call.idleTimeout), maxDuration: max(.zero, config.call.maxDuration),
+            dtmfTimeout: config.call.dtmfTimeout, maxQueuedInputs: config.call.maxQueuedUtterances,
             closeOnFinal: config.call.closeOnFinal, recording: recording)
     }
 }

@@ -11,7 +11,9 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable, Sen
 }
 
 /// Everything `lexmo.conf` can say. Every key, its default and its meaning are documented in
-/// `lexmo.conf.template`; the defaults here are the same.
+/// `lexmo.conf.template`; the defaults here are the same. Times are `Duration`s, whatever unit
+/// the file's key takes (`idle_timeout` seconds, `timeout_ms` milliseconds); the `[vad]`
+/// times are whole milliseconds, the unit of the segmenter and of Vonage's start parameters.
 public struct LexmoConfiguration: Sendable {
     public struct Server: Sendable {
         public var host = "127.0.0.1"
@@ -21,22 +23,25 @@ public struct LexmoConfiguration: Sendable {
         public var reusePort = false
         public var maxCalls = 2000
         public var maxMessageBytes = 64 * 1024
-        /// Seconds calls may go on after SIGTERM/SIGINT before they are closed with 1001.
-        public var drainTimeout = 30
+        /// How long calls may go on after SIGTERM/SIGINT before they are closed with 1001 (`drain_timeout`, s).
+        public var drainTimeout: Duration = .seconds(30)
     }
 
     public struct LexSettings: Sendable {
         public var region = "us-east-1"
         public var endpointV1 = "https://runtime.lex.{region}.amazonaws.com"
         public var endpointV2 = "https://runtime-v2-lex.{region}.amazonaws.com"
-        public var timeoutMs = 15_000
-        public var connectTimeoutMs = 3_000
+        /// A whole Lex request, retries included (`timeout_ms`).
+        public var timeout: Duration = .milliseconds(15_000)
+        /// Opening a connection, per attempt (`connect_timeout_ms`).
+        public var connectTimeout: Duration = .milliseconds(3_000)
         public var maxAttempts = 3
         public var caFile: String?
     }
 
     public struct VADDefaults: Sendable {
         public var sensitivity = 2
+        // Whole milliseconds, named after the start message's parameters and the segmenter's.
         public var silenceTime = 400
         public var clipMin = 200
         public var clipMax = 10_000
@@ -47,18 +52,18 @@ public struct LexmoConfiguration: Sendable {
 
     public struct Call: Sendable {
         public var bargeIn = true
-        /// How long audio may arrive before a valid start message.
-        public var startTimeoutMs = 1_000
-        /// Seconds without an inbound frame before the call is closed (0: never).
-        public var idleTimeout = 30
-        /// Longest call, in seconds (0: no limit).
-        public var maxDuration = 4 * 3600
+        /// How long audio may arrive before a valid start message (`start_timeout_ms`).
+        public var startTimeout: Duration = .milliseconds(1_000)
+        /// Without an inbound frame this long the call is closed (`idle_timeout`, s; zero: never).
+        public var idleTimeout: Duration = .seconds(30)
+        /// Longest call (`max_duration`, s; zero: no limit).
+        public var maxDuration: Duration = .seconds(4 * 3600)
         /// Close with 1000 after the reply that ends the conversation (V1 Fulfilled/Failed, V2 Close).
         public var closeOnFinal = false
         /// A WAV file played when Lex fails.
         public var fallbackPrompt: String?
-        /// A pause that ends DTMF input.
-        public var dtmfTimeoutMs = 2_000
+        /// A pause that ends DTMF input (`dtmf_timeout_ms`).
+        public var dtmfTimeout: Duration = .milliseconds(2_000)
         /// Utterances kept while Lex is busy; older ones beyond this are dropped (logged, counted).
         public var maxQueuedUtterances = 3
     }
@@ -66,7 +71,8 @@ public struct LexmoConfiguration: Sendable {
     public struct Events: Sendable {
         public var webhookURL: String?
         public var secret: Secret?
-        public var timeoutMs = 5_000
+        /// `timeout_ms`.
+        public var timeout: Duration = .milliseconds(5_000)
     }
 
     public enum LogFormat: String, Sendable { case text, json }
@@ -82,8 +88,8 @@ public struct LexmoConfiguration: Sendable {
 
     /// `[limits]`: what one peer or call may use. Each limit hit is logged and counted.
     public struct Limits: Sendable {
-        /// Seconds a client has to send its request head.
-        public var handshakeTimeout = 10
+        /// How long a client has to send its request head (`handshake_timeout`, s).
+        public var handshakeTimeout: Duration = .seconds(10)
         /// Most concurrent calls from one client address (0 = no limit). Behind a trusted proxy
         /// the address is the proxy's `X-Real-IP`. Vonage connects many calls from few
         /// addresses, so keep this off unless you know your callers' addresses.
@@ -106,8 +112,8 @@ public struct LexmoConfiguration: Sendable {
         public var signatureSecret: Secret?
         /// When set, the JWT's `application_id` must be one of these.
         public var applicationIds: [String] = []
-        /// Seconds a JWT stays acceptable after its `iat`.
-        public var maxTokenAge = 300
+        /// How long a JWT stays acceptable after its `iat` (`max_token_age`, s).
+        public var maxTokenAge: Duration = .seconds(300)
         /// Empty: any region / bot.
         public var allowedRegions: [String] = []
         public var allowedBots: [String] = []

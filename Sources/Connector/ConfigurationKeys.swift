@@ -24,10 +24,10 @@ extension LexmoConfiguration {
             "reuse_port": bool { $0.server.reusePort = $1 },
             "max_calls": int(1...1_000_000) { $0.server.maxCalls = $1 },
             "max_message_bytes": int(1024...(64 << 20)) { $0.server.maxMessageBytes = $1 },
-            "drain_timeout": int(0...86_400) { $0.server.drainTimeout = $1 },
+            "drain_timeout": seconds(0...86_400) { $0.server.drainTimeout = $1 },
         ],
         "limits": [
-            "handshake_timeout": int(1...300) { $0.limits.handshakeTimeout = $1 },
+            "handshake_timeout": seconds(1...300) { $0.limits.handshakeTimeout = $1 },
             "calls_per_client": int(0...1_000_000) { $0.limits.callsPerClient = $1 },
             "output_queue_bytes": int(16 * 1024...(256 << 20)) { $0.limits.outputQueueBytes = $1 },
             "trusted_proxies": { c, v in c.limits.trustedProxies = list(v) },
@@ -42,7 +42,7 @@ extension LexmoConfiguration {
                 c.security.signatureSecret = Secret(v)
             },
             "application_id": { c, v in c.security.applicationIds = list(v) },
-            "max_token_age": int(10...86_400) { $0.security.maxTokenAge = $1 },
+            "max_token_age": seconds(10...86_400) { $0.security.maxTokenAge = $1 },
             "allowed_regions": { c, v throws(ConfigurationValueError) in
                 let l = list(v)
                 if let bad = l.first(where: { !isRegion($0) }) { throw .notARegionInList(bad) }
@@ -61,8 +61,8 @@ extension LexmoConfiguration {
             },
             "endpoint_v1": { c, v in c.lex.endpointV1 = v },
             "endpoint_v2": { c, v in c.lex.endpointV2 = v },
-            "timeout_ms": int(100...300_000) { $0.lex.timeoutMs = $1 },
-            "connect_timeout_ms": int(100...60_000) { $0.lex.connectTimeoutMs = $1 },
+            "timeout_ms": milliseconds(100...300_000) { $0.lex.timeout = $1 },
+            "connect_timeout_ms": milliseconds(100...60_000) { $0.lex.connectTimeout = $1 },
             "max_attempts": int(1...10) { $0.lex.maxAttempts = $1 },
             "ca_file": { c, v throws(ConfigurationValueError) in c.lex.caFile = try readableFile(v) },
         ],
@@ -76,12 +76,12 @@ extension LexmoConfiguration {
         ],
         "call": [
             "barge_in": bool { $0.call.bargeIn = $1 },
-            "start_timeout_ms": int(100...60_000) { $0.call.startTimeoutMs = $1 },
-            "idle_timeout": int(0...86_400) { $0.call.idleTimeout = $1 },
-            "max_duration": int(0...86_400 * 7) { $0.call.maxDuration = $1 },
+            "start_timeout_ms": milliseconds(100...60_000) { $0.call.startTimeout = $1 },
+            "idle_timeout": seconds(0...86_400) { $0.call.idleTimeout = $1 },
+            "max_duration": seconds(0...86_400 * 7) { $0.call.maxDuration = $1 },
             "close_on_final": bool { $0.call.closeOnFinal = $1 },
             "fallback_prompt": { c, v throws(ConfigurationValueError) in c.call.fallbackPrompt = try readableFile(v) },
-            "dtmf_timeout_ms": int(200...30_000) { $0.call.dtmfTimeoutMs = $1 },
+            "dtmf_timeout_ms": milliseconds(200...30_000) { $0.call.dtmfTimeout = $1 },
             "max_queued_utterances": int(0...20) { $0.call.maxQueuedUtterances = $1 },
         ],
         "events": [
@@ -91,7 +91,7 @@ extension LexmoConfiguration {
                 c.events.webhookURL = v
             },
             "secret": { c, v in c.events.secret = v.isEmpty ? nil : Secret(v) },
-            "timeout_ms": int(100...60_000) { $0.events.timeoutMs = $1 },
+            "timeout_ms": milliseconds(100...60_000) { $0.events.timeout = $1 },
         ],
         "log": [
             "level": { c, v throws(ConfigurationValueError) in
@@ -114,6 +114,16 @@ extension LexmoConfiguration {
             guard range.contains(n) else { throw .outOfRange(range) }
             set(&c, n)
         }
+    }
+
+    /// A key in whole seconds (`idle_timeout`, `drain_timeout`...), kept as a `Duration`.
+    private static func seconds(_ range: ClosedRange<Int>, _ set: @escaping @Sendable (inout LexmoConfiguration, Duration) -> Void) -> Setter {
+        int(range) { c, n in set(&c, .seconds(n)) }
+    }
+
+    /// A key in whole milliseconds (the `*_ms` keys), kept as a `Duration`.
+    private static func milliseconds(_ range: ClosedRange<Int>, _ set: @escaping @Sendable (inout LexmoConfiguration, Duration) -> Void) -> Setter {
+        int(range) { c, n in set(&c, .milliseconds(n)) }
     }
 
     private static func bool(_ set: @escaping @Sendable (inout LexmoConfiguration, Bool) -> Void) -> Setter {

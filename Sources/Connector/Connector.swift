@@ -43,8 +43,8 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         self.metrics = metrics
         settings = Mutex(try RuntimeSettings(config: configuration, environment: environment))
         var lexConfig = LexClientConfiguration(endpoints: LexEndpoints(v2: configuration.lex.endpointV2, v1: configuration.lex.endpointV1))
-        lexConfig.requestTimeout = Double(configuration.lex.timeoutMs) / 1000
-        lexConfig.connectTimeout = Double(configuration.lex.connectTimeoutMs) / 1000
+        lexConfig.requestTimeout = configuration.lex.timeout
+        lexConfig.connectTimeout = configuration.lex.connectTimeout
         lexConfig.maxAttempts = configuration.lex.maxAttempts
         lexConfig.caBundlePath = configuration.lex.caFile
         lexConfig.logger = logger
@@ -63,7 +63,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         sc.maxWebSocketConnections = configuration.server.maxCalls
         sc.maxSockets = configuration.server.maxCalls * 2 + 256
         sc.maxMessageBytes = configuration.server.maxMessageBytes
-        sc.handshakeTimeout = Double(configuration.limits.handshakeTimeout)
+        sc.handshakeTimeout = configuration.limits.handshakeTimeout
         sc.maxOutputQueueBytes = configuration.limits.outputQueueBytes
         let server = WebSocketServer(configuration: sc, delegate: self, logger: logger)
         environments = server.loops.map {
@@ -85,8 +85,8 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         if new.server.host != old.server.host || new.server.port != old.server.port { ignored.append("[lexmo] host/port") }
         if new.server.eventLoops != old.server.eventLoops || new.server.reusePort != old.server.reusePort { ignored.append("[lexmo] event_loops/reuse_port") }
         if new.server.maxCalls != old.server.maxCalls || new.server.maxMessageBytes != old.server.maxMessageBytes { ignored.append("[lexmo] max_calls/max_message_bytes") }
-        if new.lex.endpointV1 != old.lex.endpointV1 || new.lex.endpointV2 != old.lex.endpointV2 || new.lex.timeoutMs != old.lex.timeoutMs
-            || new.lex.connectTimeoutMs != old.lex.connectTimeoutMs || new.lex.maxAttempts != old.lex.maxAttempts || new.lex.caFile != old.lex.caFile {
+        if new.lex.endpointV1 != old.lex.endpointV1 || new.lex.endpointV2 != old.lex.endpointV2 || new.lex.timeout != old.lex.timeout
+            || new.lex.connectTimeout != old.lex.connectTimeout || new.lex.maxAttempts != old.lex.maxAttempts || new.lex.caFile != old.lex.caFile {
             ignored.append("[lex] endpoints/timeouts/max_attempts/ca_file")
         }
         if new.limits.handshakeTimeout != old.limits.handshakeTimeout || new.limits.outputQueueBytes != old.limits.outputQueueBytes {
@@ -99,8 +99,8 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
     /// The settings new calls get.
     public var currentSettings: RuntimeSettings { settings.withLock { $0 } }
 
-    /// Stops taking calls, lets calls finish for up to `drainTimeout` seconds, closes the rest with 1001.
-    public func stop(drainTimeout: Double, completion: @escaping @Sendable () -> Void) {
+    /// Stops taking calls, lets calls finish for up to `drainTimeout`, closes the rest with 1001.
+    public func stop(drainTimeout: Duration, completion: @escaping @Sendable () -> Void) {
         guard let server else { return completion() }
         server.stop(drainTimeout: drainTimeout) { [lexClient] in
             lexClient.shutdown()

@@ -231,7 +231,7 @@ final class CurlEngine: @unchecked Sendable {
             result = .success(transfer.stats)
         } else if code == CURLE_OPERATION_TIMEDOUT {
             result = .failure(connected ? .deadlinePassed(beforeSending: false)
-                : .connectTimeout(origin: Self.origin(transfer.job.message.url), seconds: configuration.connectTimeout))
+                : .connectTimeout(origin: Self.origin(transfer.job.message.url), timeout: configuration.connectTimeout))
         } else {
             result = .failure(.transport(code: Int(code.rawValue), message: message))
         }

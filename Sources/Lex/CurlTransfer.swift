@@ -61,7 +61,7 @@ final class CurlTransfer {
         lc_easy_setopt_string(easy, CURLOPT_USERAGENT, configuration.userAgent)
         let remainingMs = max(1, Int(remainingNanoseconds / 1_000_000))
         lc_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, remainingMs)
-        lc_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(remainingMs, Int(configuration.connectTimeout * 1000))))
+        lc_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(remainingMs, configuration.connectTimeout.milliseconds)))
         if message.method == "POST" {
             lc_easy_setopt_long(easy, CURLOPT_POST, 1)
         } else {

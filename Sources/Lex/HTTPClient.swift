@@ -12,10 +12,10 @@ import Logging
 /// and whether to try again, is the caller's business (`LexClient` for Lex, `post` for
 /// webhooks, both with `RetryPolicy`).
 public final class HTTPClient: Sendable {
-    /// Transport settings. Times in seconds.
+    /// Transport settings.
     public struct Configuration: Sendable {
         /// Time allowed to open a connection (TCP + TLS), per attempt.
-        public var connectTimeout: Double = 3
+        public var connectTimeout: Duration = .seconds(3)
         /// PEM bundle of trusted CAs; nil uses the system's.
         public var caBundlePath: String?
         /// Concurrent connections per host; 0 = no limit. With HTTP/2 curl multiplexes
@@ -96,9 +96,9 @@ public final class HTTPClient: Sendable {
     /// Attempts accepted and not yet completed (in flight or waiting for `notBefore`).
     public var pendingRequestCount: Int { engine.pendingCount }
 
-    /// `DispatchTime.now()` plus `seconds` (clamped to [0, 1 day]).
-    public static func deadline(in seconds: Double, from now: DispatchTime = .now()) -> DispatchTime {
-        now + .nanoseconds(Int(min(max(seconds, 0), 86_400) * 1e9))
+    /// `now` plus `duration` (clamped to [0, 1 day]).
+    public static func deadline(in duration: Duration, from now: DispatchTime = .now()) -> DispatchTime {
+        now + .nanoseconds(Int(min(max(duration, .zero), .seconds(86_400)).wholeNanoseconds))
     }
 }
 
@@ -106,8 +106,8 @@ public final class HTTPClient: Sendable {
 public enum HTTPClientError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The URL cannot be used (not http or https, no host...).
     case invalidURL(String)
-    /// No connection to `origin` within `seconds`.
-    case connectTimeout(origin: String, seconds: Double)
+    /// No connection to `origin` within `timeout`.
+    case connectTimeout(origin: String, timeout: Duration)
     /// The request's deadline passed (before it could start, or before the response was
     /// complete).
     case deadlinePassed(beforeSending: Bool)
@@ -130,7 +130,7 @@ public enum HTTPClientError: Error, Sendable, Hashable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .invalidURL(let why): return "invalid URL: \(why)"
-        case .connectTimeout(let origin, let seconds): return "no connection to \(origin) within \(seconds) s"
+        case .connectTimeout(let origin, let timeout): return "no connection to \(origin) within \(timeout.seconds) s"
         case .deadlinePassed(let before):
             return before ? "the request's deadline passed before it was sent" : "no complete response before the request's deadline"
         case .transport(let code, let message): return "HTTP transfer failed (curl error \(code)): \(message); check the URL, DNS and network"

@@ -15,12 +15,12 @@ extension HTTPClient {
     /// The completion, on `callbackQueue`, gets the response, 2xx or not, once no retry is
     /// left to make. Connection failures, connect timeouts, 429 and 5xx (not 501) are tried
     /// again by `retry` (its rules: `Retry-After` on 429 and 503, throttling backoff, full
-    /// jitter otherwise), all within `timeout` seconds. It fails when no response arrived
+    /// jitter otherwise), all within `timeout`. It fails when no response arrived
     /// (`HTTPClientError`, the last attempt's), when the URL is not usable, or when the
     /// response exceeds `maxResponseBytes`. `cancel()` on the handle stops it at any attempt.
     @discardableResult
     public func post(
-        url: String, headers: HTTPFields, body: [UInt8], timeout: Double, retry: RetryPolicy,
+        url: String, headers: HTTPFields, body: [UInt8], timeout: Duration, retry: RetryPolicy,
         maxResponseBytes: Int = 1 << 20, logger: Logger, callbackQueue: DispatchQueue,
         completion: @escaping @Sendable (Result<HTTPClientResponse, HTTPClientError>) -> Void
     ) -> PostHandle {
@@ -137,7 +137,7 @@ private final class PostExchange: @unchecked Sendable {
                 logger.debug("http post retry", metadata: [
                     "attempt": "\(attempt + 1)", "delay_ms": "\(Int(delay * 1000))", "status": "\(status.map(String.init) ?? "none")",
                 ])
-                startAttempt(notBefore: HTTPClient.deadline(in: delay, from: now))
+                startAttempt(notBefore: HTTPClient.deadline(in: .seconds(delay), from: now))
                 return
             }
         }

@@ -158,7 +158,7 @@ final class LexExchange: @unchecked Sendable {
                 logger.debug("lex request retry", metadata: [
                     "request": "\(handle.id)", "attempt": "\(attempt + 1)", "delay_ms": "\(Int(delay * 1000))", "error": "\(error)",
                 ])
-                startAttempt(notBefore: HTTPClient.deadline(in: delay, from: now))
+                startAttempt(notBefore: HTTPClient.deadline(in: .seconds(delay), from: now))
                 return
             case .giveUp(let reason):
                 logger.debug("lex request failed", metadata: [
@@ -206,10 +206,10 @@ final class LexExchange: @unchecked Sendable {
     }
 
     private func lexError(_ error: HTTPClientError) -> LexError {
-        let timeout = configuration.requestTimeout
+        let timeout = configuration.requestTimeout.seconds
         switch error {
         case .invalidURL(let why): return .invalidRequest(why)
-        case .connectTimeout(let origin, let seconds): return .timeout("connect to \(origin) within \(seconds) s")
+        case .connectTimeout(let origin, let after): return .timeout("connect to \(origin) within \(after.seconds) s")
         case .deadlinePassed(let beforeSending):
             return .timeout(beforeSending ? "request deadline of \(timeout) s passed before sending"
                 : "no complete reply within the \(timeout) s deadline")

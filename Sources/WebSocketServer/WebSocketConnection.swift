@@ -79,7 +79,7 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     func start() {
         eventLoop.assertOnLoop()
-        deadline = Self.now() + UInt64(server.configuration.handshakeTimeout * 1e9)
+        deadline = Self.now() + UInt64(server.configuration.handshakeTimeout.wholeNanoseconds)
         guard eventLoop.add(self, fd: fd) else {
             let e = errno
             logger.warning("epoll_ctl failed; connection dropped", metadata: ["errno": "\(e)"])
@@ -111,7 +111,7 @@ public final class WebSocketConnection: @unchecked Sendable {
             server.counters.withLock { $0.closesSent[code.rawValue, default: 0] += 1 }
             logger.debug("closing", metadata: ["code": "\(code.rawValue)", "reason": "\(reason)"])
             payload.withUnsafeBytes { writeFrame(.close, $0) }
-            deadline = Self.now() + UInt64(server.configuration.closeTimeout * 1e9)
+            deadline = Self.now() + UInt64(server.configuration.closeTimeout.wholeNanoseconds)
             notifyClosed(code: code, reason: reason, byPeer: false)
         case .http:
             closeSocket()
@@ -328,7 +328,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     private func finish() {
         if case .closed = phase { return }
         phase = .finishing
-        deadline = Self.now() + UInt64(server.configuration.closeTimeout * 1e9)
+        deadline = Self.now() + UInt64(server.configuration.closeTimeout.wholeNanoseconds)
         if output.isEmpty { shutdownWrite() } else { shutdownAfterFlush = true }
     }
 

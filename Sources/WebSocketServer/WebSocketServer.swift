@@ -268,12 +268,12 @@ public final class WebSocketServer: @unchecked Sendable {
         }
     }
 
-    /// Stops: no new calls (503), then waits up to `drainTimeout` seconds for WebSocket
+    /// Stops: no new calls (503), then waits up to `drainTimeout` for WebSocket
     /// connections to end by themselves, then stops listening, closes the rest with 1001 and
     /// waits up to the close timeout for them. `completion` runs when every socket is closed.
-    public func stop(drainTimeout: Double = 0, completion: @escaping @Sendable () -> Void) {
+    public func stop(drainTimeout: Duration = .zero, completion: @escaping @Sendable () -> Void) {
         beginDraining()
-        let drainDeadline = DispatchTime.now() + drainTimeout
+        let drainDeadline = DispatchTime.now() + drainTimeout.seconds
         waitUntil({ [weak self] in (self?.openWebSockets ?? 0) == 0 }, deadline: drainDeadline) { [weak self] in
             guard let self else { return completion() }
             self.closeListeners()
@@ -284,7 +284,7 @@ public final class WebSocketServer: @unchecked Sendable {
                     }
                 }
             }
-            let closeDeadline = DispatchTime.now() + self.configuration.closeTimeout + 0.5
+            let closeDeadline = DispatchTime.now() + (self.configuration.closeTimeout + .milliseconds(500)).seconds
             self.waitUntil({ [weak self] in (self?.openSockets ?? 0) == 0 }, deadline: closeDeadline) { [weak self] in
                 guard let self else { return completion() }
                 // Anything still open after the close timeout is cut.

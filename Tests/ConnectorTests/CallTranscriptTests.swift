@@ -142,7 +142,7 @@ import Testing
     }
 
     @Test func idleTimeoutClosesACallWithoutAudio() {
-        var call = CallTranscript { $0.call.idleTimeout = 2 }
+        var call = CallTranscript { $0.call.idleTimeout = .seconds(2) }
         _ = call.start()
         #expect(call.run(ms: 3000, silence: true) == [], "audio keeps it up")
         #expect(call.run(ms: 2000) == [])
@@ -151,7 +151,7 @@ import Testing
     }
 
     @Test func maximumDurationEndsTheCall() {
-        var call = CallTranscript { $0.call.maxDuration = 3 }
+        var call = CallTranscript { $0.call.maxDuration = .seconds(3) }
         _ = call.start()
         #expect(call.run(ms: 3000, silence: true) == [])
         #expect(call.run(ms: 20, silence: true) == ["close 1000 maximum call duration reached", "event call_ended", "release"])

@@ -19,7 +19,7 @@ import WebSocketTestClient
         let h = try Harness { config in
             // Short, so the idle flood is cut off within the suite; the cap, so a peer that
             // never reads is cut off after little work.
-            config.limits.handshakeTimeout = Self.handshakeTimeout
+            config.limits.handshakeTimeout = .seconds(Self.handshakeTimeout)
             config.limits.outputQueueBytes = 256 * 1024
         }
         defer { h.stop() }
@@ -30,7 +30,7 @@ import WebSocketTestClient
         // The attack begins once the canary's first reply is playing.
         #expect(canary.client.wait(timeout: 5) { !$0.frames.isEmpty }, "the canary's first reply frame came")
 
-        let handshakeTimeout = server.configuration.handshakeTimeout
+        let handshakeTimeout = server.configuration.handshakeTimeout.seconds
         #expect(handshakeTimeout == Double(Self.handshakeTimeout), "[limits] handshake_timeout reaches the server")
         let timeoutsBefore = server.counterSnapshot.violations[.handshakeTimeout] ?? 0
         let flood = try IdleFlood(port: h.port, kinds: [.trickle, .notHTTP] + Array(repeating: .silent, count: Self.idleSockets),

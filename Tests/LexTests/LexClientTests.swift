@@ -18,8 +18,8 @@ struct LexClientTests {
                        logs: CapturingLogHandler.Store? = nil) -> LexClient {
         var configuration = LexClientConfiguration(endpoints: standIn.endpoints)
         configuration.maxAttempts = attempts
-        configuration.requestTimeout = timeout
-        configuration.connectTimeout = 2
+        configuration.requestTimeout = .seconds(timeout)
+        configuration.connectTimeout = .seconds(2)
         configuration.retry.baseDelay = 0.005
         configuration.retry.maxDelay = 0.02
         configuration.retry.throttlingBaseDelay = 0.01
@@ -383,7 +383,7 @@ struct LexClientTests {
         let body = Array(#"{"event":"lex:turn","callId":"c1"}"#.utf8)
         let result: Result<HTTPClientResponse, HTTPClientError> = await withCheckedContinuation { continuation in
             client.http.post(url: standIn.baseURL + "/events/calls", headers: [HTTPField("Content-Type", "application/json")],
-                             body: body, timeout: 10, retry: RetryPolicy(), logger: client.configuration.logger,
+                             body: body, timeout: .seconds(10), retry: RetryPolicy(), logger: client.configuration.logger,
                              callbackQueue: DispatchQueue(label: "post")) { continuation.resume(returning: $0) }
         }
         let response = try result.get()
@@ -402,7 +402,7 @@ struct LexClientTests {
         let result: Result<HTTPClientResponse, HTTPClientError> = await withCheckedContinuation { continuation in
             client.http.post(url: standIn.baseURL + "/events/chunked",
                              headers: [HTTPField("Content-Type", "text/plain"), HTTPField("Transfer-Encoding", "chunked")],
-                             body: Array(text.utf8), timeout: 10, retry: RetryPolicy(), logger: client.configuration.logger,
+                             body: Array(text.utf8), timeout: .seconds(10), retry: RetryPolicy(), logger: client.configuration.logger,
                              callbackQueue: DispatchQueue(label: "post")) { continuation.resume(returning: $0) }
         }
         #expect(try result.get().response.status.code == 200)

@@ -115,7 +115,7 @@ struct RetryAfterEndToEndTests {
                        logs: CapturingLogHandler.Store = CapturingLogHandler.Store()) -> LexClient {
         var configuration = LexClientConfiguration(endpoints: standIn.endpoints)
         configuration.retry.maxAttempts = attempts
-        configuration.requestTimeout = timeout
+        configuration.requestTimeout = .seconds(timeout)
         configuration.signingKeyCache = SigningKeyCache()
         configuration.logger = Logger(label: "lex.test") { _ in CapturingLogHandler(store: logs) }
         return LexClient(configuration: configuration)
@@ -179,7 +179,7 @@ struct RetryAfterEndToEndTests {
         standIn.enqueueWebhookReplies(unavailable)
         let http = HTTPClient()
         let result: Result<HTTPClientResponse, HTTPClientError> = await withCheckedContinuation { continuation in
-            http.post(url: standIn.baseURL + "/events/calls", headers: [], body: Array("{}".utf8), timeout: 5,
+            http.post(url: standIn.baseURL + "/events/calls", headers: [], body: Array("{}".utf8), timeout: .seconds(5),
                       retry: RetryPolicy(), logger: Logger(label: "test"), callbackQueue: DispatchQueue(label: "post")) {
                 continuation.resume(returning: $0)
             }

@@ -126,7 +126,7 @@ func withServer(host: String = "127.0.0.1", _ configure: (inout WebSocketServerC
     config.host = host
     config.port = 0
     config.eventLoopCount = 2
-    config.closeTimeout = 1
+    config.closeTimeout = .seconds(1)
     configure(&config)
     let routes = TestRoutes()
     var logger = Logger(label: "test.ws")
@@ -136,7 +136,7 @@ func withServer(host: String = "127.0.0.1", _ configure: (inout WebSocketServerC
     #expect(server.port > 0)
     defer {
         let done = DispatchSemaphore(value: 0)
-        server.stop(drainTimeout: 0) { done.signal() }
+        server.stop(drainTimeout: .zero) { done.signal() }
         _ = done.wait(timeout: .now() + 10)
     }
     try body(server, routes)
@@ -326,7 +326,7 @@ struct IntegrationTests {
     }
 
     @Test func handshakeTimeoutIs408ThenEOF() throws {
-        try withServer({ $0.handshakeTimeout = 0.3 }) { server, _ in
+        try withServer({ $0.handshakeTimeout = .milliseconds(300) }) { server, _ in
             let c = try TestClient(port: server.port)
             c.send("GET / HTTP/1.1\r\nHost: slow")  // never finished
             let r = try c.readResponse()
@@ -421,7 +421,7 @@ struct IntegrationTests {
         config.host = "127.0.0.1"
         config.port = 0
         config.eventLoopCount = 1
-        config.closeTimeout = 1
+        config.closeTimeout = .seconds(1)
         let routes = TestRoutes()
         var logger = Logger(label: "test.ws")
         logger.logLevel = .critical
@@ -437,7 +437,7 @@ struct IntegrationTests {
         #expect(routes.recorder.waitForOpen())
 
         let stopped = DispatchSemaphore(value: 0)
-        server.stop(drainTimeout: 1.0) { stopped.signal() }
+        server.stop(drainTimeout: .seconds(1)) { stopped.signal() }
         #expect(server.isDraining)
 
         // While draining, /health says so with a 503.
