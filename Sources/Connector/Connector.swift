@@ -71,6 +71,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         }
         self.server = server
         try server.start()
+        logger.info("listening", metadata: ["addresses": "\(server.addresses.joined(separator: ", "))", "loops": "\(server.loops.count)"])
         let mode = configuration.security.effectiveMode
         logger.info("authentication: \(mode.rawValue)", metadata: ["tenants": "\(configuration.security.tokens.count)", "profiles": "\(configuration.profiles.count)"])
     }
@@ -122,6 +123,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         switch CallRoute.parse(path: request.path) {
         case .failure(let error):
             metrics.badInput(.route)
+            logger.info("upgrade refused: \(error.reason)", metadata: ["peer": "\(connection.remoteAddress)", "status": "404"])
             return .respond(.text(.notFound, error.reason + "\n"))
         case .success(let r):
             route = r
@@ -175,8 +177,9 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         return nil
     }
 
-    /// Limits hit and bad input seen by the server itself.
-    public func serverCounted(_ violation: WebSocketServerViolation) {
+    /// Limits hit and bad input seen by the server itself: counted, and the operator's one line.
+    public func serverCounted(_ violation: WebSocketServerViolation, peer: String?) {
+        logger.info("refused or cut off: \(violation.name)", metadata: ["peer": "\(peer ?? "-")"])
         switch violation {
         case .serverFull: metrics.limitHit(.serverFull)
         case .tooManySockets: metrics.limitHit(.tooManySockets)

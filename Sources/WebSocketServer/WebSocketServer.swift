@@ -21,14 +21,16 @@ public protocol WebSocketServerDelegate: AnyObject, Sendable {
     func route(upgrade request: HTTPRequest, connection: WebSocketConnection) -> WebSocketRoute
     /// A plain HTTP request other than the built-in `/ping` and `/health`; `nil` means 404.
     func respond(to request: HTTPRequest, connection: WebSocketConnection) -> HTTPResponse?
-    /// Something refused or cut off (the kinds of `WebSocketServerCounters.violations`), for metrics.
-    /// Called on whatever queue saw it; must be cheap and thread-safe.
-    func serverCounted(_ violation: WebSocketServerViolation)
+    /// Something refused or cut off (the kinds of `WebSocketServerCounters.violations`), for
+    /// metrics and the operator's log line (the server itself logs it at debug); `peer` is the
+    /// connection's address when there is one. Called on whatever queue saw it; must be cheap
+    /// and thread-safe.
+    func serverCounted(_ violation: WebSocketServerViolation, peer: String?)
 }
 
 extension WebSocketServerDelegate {
     public func respond(to request: HTTPRequest, connection: WebSocketConnection) -> HTTPResponse? { nil }
-    public func serverCounted(_ violation: WebSocketServerViolation) {}
+    public func serverCounted(_ violation: WebSocketServerViolation, peer: String?) {}
 }
 
 /// Counters of what the server refused or cut off, for metrics.
@@ -108,7 +110,7 @@ public final class WebSocketServer: @unchecked Sendable {
                 source.resume()
             }
         }
-        logger.info("listening", metadata: ["addresses": "\(addresses.joined(separator: ", "))", "loops": "\(loops.count)"])
+        logger.debug("listening", metadata: ["addresses": "\(addresses.joined(separator: ", "))", "loops": "\(loops.count)"])
     }
 
     private func bindListener(_ addr: sockaddr_storage) throws -> Int32 {
@@ -171,7 +173,7 @@ public final class WebSocketServer: @unchecked Sendable {
             }
             if socketCount.load(ordering: .relaxed) >= configuration.maxSockets {
                 counters.withLock { $0.acceptRefused += 1 }
-                countViolation(.tooManySockets)
+                countViolation(.tooManySockets, peer: nil)
                 _ = Glibc.close(fd)
                 continue
             }
@@ -197,18 +199,18 @@ public final class WebSocketServer: @unchecked Sendable {
 
     // MARK: - Called by connections (on their loop)
 
-    func countViolation(_ violation: WebSocketServerViolation) {
+    func countViolation(_ violation: WebSocketServerViolation, peer: String?) {
         counters.withLock { $0.violations[violation, default: 0] += 1 }
-        delegate.serverCounted(violation)
+        delegate.serverCounted(violation, peer: peer)
     }
 
     func routeUpgrade(_ request: HTTPRequest, connection: WebSocketConnection) -> WebSocketRoute {
         if isDraining {
-            countViolation(.upgradeWhileDraining)
+            countViolation(.upgradeWhileDraining, peer: connection.remoteAddress)
             return .respond(.text(.serviceUnavailable, "server is shutting down\n", headers: [HTTPField("Retry-After", "5")]))
         }
         if webSocketCount.load(ordering: .relaxed) >= configuration.maxWebSocketConnections {
-            countViolation(.serverFull)
+            countViolation(.serverFull, peer: connection.remoteAddress)
             return .respond(.text(.serviceUnavailable, "server is at its connection limit\n", headers: [HTTPField("Retry-After", "5")]))
         }
         return delegate.route(upgrade: request, connection: connection)
@@ -253,9 +255,9 @@ public final class WebSocketServer: @unchecked Sendable {
         guard !draining.exchange(true, ordering: .relaxed) else { return }
         if configuration.reusePort {
             closeListeners()
-            logger.info("draining: listener closed (reuse_port: other processes on the port take new calls)")
+            logger.debug("draining: listener closed (reuse_port: other processes on the port take new calls)")
         } else {
-            logger.info("draining: new calls are refused with 503")
+            logger.debug("draining: new calls are refused with 503")
         }
     }
 
@@ -297,7 +299,7 @@ public final class WebSocketServer: @unchecked Sendable {
                     }
                 }
                 group.notify(queue: self.acceptQueue) {
-                    self.logger.info("stopped")
+                    self.logger.debug("stopped")
                     completion()
                 }
             }
