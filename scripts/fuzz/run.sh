@@ -54,7 +54,7 @@ for t in "${TARGETS[@]}"; do
   [ -n "${HARNESS[$t]:-}" ] || { echo "fuzz: unknown target $t"; exit 2; }
   echo "== building fuzz/bin/fuzz-$t"; rm -f "fuzz/bin/fuzz-$t"
   files=("${PURE_FILES[@]}"); [ "$t" != eventstream ] || files=("${LEX_FILES[@]}")
-  "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 \
+  "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 -package-name lexconnector \
     -module-name "Fuzz_$t" -I fuzz/bin/include \
     "${files[@]}" "${HARNESS[$t]}" fuzz/bin/copenssl-shim.o -lcrypto -lz \
     -o "fuzz/bin/fuzz-$t" 2>&1 | { grep -v "ld.gold: warning: Cannot export local symbol '__asan" || true; }
