@@ -79,8 +79,10 @@ extension LexStandIn {
                               message: "Audio must be 16-bit PCM of at most 15 seconds")
             }
         }
-        if let failure = decodeAttributes(request, api: api, into: &record) {
-            return reject(record, connection, status: 400, type: "BadRequestException", message: failure)
+        do {
+            try decodeAttributes(request, api: api, into: &record)
+        } catch {
+            return reject(record, connection, status: 400, type: "BadRequestException", message: error.description)
         }
         return reply(request, record, api: api, connection)
     }
@@ -96,20 +98,33 @@ extension LexStandIn {
         value.lowercased().filter { !$0.isWhitespace }
     }
 
-    func decodeAttributes(_ request: ReceivedHTTPRequest, api: LexAPI, into record: inout RecordedRequest) -> String? {
+    /// A session or attribute header Lex would refuse with 400; `description` is Lex's message.
+    enum AttributeHeaderError: Error, CustomStringConvertible {
+        case notGzipBase64JSON(header: String)
+        case notBase64JSON(header: String)
+
+        var description: String {
+            switch self {
+            case .notGzipBase64JSON(let name): return "\(name) must be gzip+base64 JSON"
+            case .notBase64JSON(let name): return "\(name) must be base64 JSON"
+            }
+        }
+    }
+
+    func decodeAttributes(_ request: ReceivedHTTPRequest, api: LexAPI, into record: inout RecordedRequest) throws(AttributeHeaderError) {
         switch api {
         case .v2:
             if let value = request.header("x-amz-lex-session-state") {
                 guard let json = LexHeaderEncoding.gunzipBase64(value),
                     LexHeaderEncoding.stringMap(fromJSON: json) != nil
-                else { return "x-amz-lex-session-state must be gzip+base64 JSON" }
+                else { throw .notGzipBase64JSON(header: "x-amz-lex-session-state") }
                 record.sessionStateJSON = json
                 record.sessionAttributes = LexHeaderEncoding.stringMap(fromJSON: json, key: "sessionAttributes") ?? [:]
             }
             if let value = request.header("x-amz-lex-request-attributes") {
                 guard let json = LexHeaderEncoding.gunzipBase64(value),
                     let attributes = LexHeaderEncoding.stringMap(fromJSON: json)
-                else { return "x-amz-lex-request-attributes must be gzip+base64 JSON" }
+                else { throw .notGzipBase64JSON(header: "x-amz-lex-request-attributes") }
                 record.requestAttributes = attributes
             }
         case .v1:
@@ -117,11 +132,10 @@ extension LexStandIn {
                 guard let value = request.header(name) else { continue }
                 guard let json = LexHeaderEncoding.unbase64(value),
                     let map = LexHeaderEncoding.stringMap(fromJSON: json)
-                else { return "\(name) must be base64 JSON" }
+                else { throw .notBase64JSON(header: name) }
                 if v1 { record.sessionAttributes = map } else { record.requestAttributes = map }
             }
         }
-        return nil
     }
 
     func nextReply(forText text: String?) -> Reply {
