@@ -65,6 +65,21 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         @discardableResult
         func write(_ text: String) -> Bool { write(Array(text.utf8)) }
 
+        /// Writes `response` whole, `Content-Length` added last; false when the peer is gone.
+        @discardableResult
+        func write(_ response: HTTPResponse) -> Bool {
+            var headers = response.headers
+            headers.append(name: "Content-Length", value: "\(response.body.count)")
+            return write(Array(Self.head(response.status, headers).utf8) + response.body)
+        }
+
+        /// The status line and `headers` (the caller says how the body is framed).
+        static func head(_ status: HTTPStatus, _ headers: HTTPFields) -> String {
+            var text = "HTTP/1.1 \(status.code) \(status.phrase)\r\n"
+            for field in headers { text += "\(field.name): \(field.value)\r\n" }
+            return text + "\r\n"
+        }
+
         /// Waits `milliseconds` unless the peer hangs up first. Returns false
         /// when the peer closed the connection.
         func wait(milliseconds: Int) -> Bool {
@@ -179,8 +194,9 @@ final class LoopbackHTTPServer: @unchecked Sendable {
             case .closed:
                 break serving
             case .bad(let status, let why):
-                connection.write("HTTP/1.1 \(status) Bad Request\r\nContent-Type: text/plain\r\n"
-                    + "Content-Length: \(why.utf8.count)\r\nConnection: close\r\n\r\n\(why)")
+                connection.write(HTTPResponse(status: HTTPStatus(code: status, phrase: "Bad Request"),
+                                              headers: [HTTPField("Content-Type", "text/plain"), HTTPField("Connection", "close")],
+                                              body: Array(why.utf8)))
                 break serving
             }
         }

@@ -30,7 +30,7 @@ extension LexStandIn {
             }
             record.replyStatus = 200
             append(record)
-            return connection.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+            return connection.write(HTTPResponse.json(.ok, "{}"))
         }
         guard case .lex(let api, let target) = route else {
             return reject(record, connection, status: 404, type: "UnknownOperationException",
@@ -165,13 +165,14 @@ extension LexStandIn {
     func writeError(_ connection: LoopbackHTTPServer.Connection, status: Int, type: String, message: String,
                     retryAfter: String? = nil) -> Bool {
         let body = "{\"message\":" + LexHeaderEncoding.jsonString(message) + "}"
-        let head = "HTTP/1.1 \(status) \(Self.reason(status))\r\n"
-            + "x-amzn-RequestId: \(UUID().uuidString.lowercased())\r\n"
-            + "x-amzn-ErrorType: \(type):http://internal.amazon.com/coral/com.amazonaws.deepsense.runtime/\r\n"
-            + (retryAfter.map { "Retry-After: \($0)\r\n" } ?? "")
-            + "Date: \(Self.httpDate(configuration.now()))\r\n"
-            + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
-        return connection.write(head + body)
+        var headers: HTTPFields = [
+            HTTPField("x-amzn-RequestId", UUID().uuidString.lowercased()),
+            HTTPField("x-amzn-ErrorType", "\(type):http://internal.amazon.com/coral/com.amazonaws.deepsense.runtime/"),
+        ]
+        if let retryAfter { headers.append(name: "Retry-After", value: retryAfter) }
+        headers.append(name: "Date", value: Self.httpDate(configuration.now()))
+        headers.append(name: "Content-Type", value: "application/json")
+        return connection.write(HTTPResponse(status: HTTPStatus(code: status, phrase: Self.reason(status)), headers: headers, body: Array(body.utf8)))
     }
 
     func reply(_ request: ReceivedHTTPRequest, _ recordIn: RecordedRequest, api: LexAPI,
@@ -218,24 +219,22 @@ extension LexStandIn {
         case .closeWithoutReply?:
             return false
         case .nonAudio(let contentType, let body)?:
-            return connection.write("HTTP/1.1 200 OK\r\nx-amzn-RequestId: \(UUID().uuidString.lowercased())\r\n"
-                + "Content-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            return connection.write(HTTPResponse(status: .ok, headers: [
+                HTTPField("x-amzn-RequestId", UUID().uuidString.lowercased()), HTTPField("Content-Type", contentType),
+            ], body: Array(body.utf8)))
         case .truncated, nil:
             break
         }
         let audio = reply.audioBytes()
-        var head = "HTTP/1.1 200 OK\r\n"
-        for (name, value) in metadataHeaders(reply, record: record, api: api) {
-            head += "\(name): \(value)\r\n"
-        }
+        var headers = HTTPFields(metadataHeaders(reply, record: record, api: api))
         if case .truncated(let after)? = reply.failure {
-            head += "Content-Length: \(audio.count)\r\n\r\n"
-            guard connection.write(head) else { return false }
+            headers.append(name: "Content-Length", value: "\(audio.count)")
+            guard connection.write(LoopbackHTTPServer.Connection.head(.ok, headers)) else { return false }
             connection.write(Array(audio.prefix(after)))
             return false
         }
-        head += "Transfer-Encoding: chunked\r\n\r\n"
-        guard connection.write(head) else {
+        headers.append(name: "Transfer-Encoding", value: "chunked")
+        guard connection.write(LoopbackHTTPServer.Connection.head(.ok, headers)) else {
             changed { disconnects += 1 }
             return false
         }
