@@ -232,6 +232,14 @@ struct HTTPRequestParserTests {
         #expect(h["x"] == "1")
     }
 
+    @Test func fieldsSetAndStatusByCode() {
+        var h = HTTPFields([("Host", "a"), ("authorization", "old"), ("X", "1"), ("Authorization", "older")])
+        h.set("Authorization", "new")
+        #expect(h.map(\.name) == ["Host", "X", "Authorization"] && h["authorization"] == "new")
+        #expect(HTTPStatus(code: 503) == .serviceUnavailable && HTTPStatus(code: 503).phrase == "Service Unavailable")
+        #expect(HTTPStatus(code: 299).description == "299" && HTTPStatus(code: 299).isSuccess && !HTTPStatus(code: 404).isSuccess)
+    }
+
     @Test func responseSerialization() {
         let r = HTTPResponse.text(.notFound, "nope")
         let wire = String(decoding: r.serialized(), as: UTF8.self)
