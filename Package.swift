@@ -34,21 +34,23 @@ let package = Package(
         .target(name: "CNghttp2", linkerSettings: [.linkedLibrary("nghttp2"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]),
 
         // Swift modules.
+        // The shared vocabulary: HTTP fields, status and response; the monotonic Instant. Pure.
+        .target(name: "CoreTypes"),
         // HTTP/1.1 request parser, handshake, RFC 6455 frame codec, UTF-8 validation, the
         // WebSocket state machine: pure, no sockets (the fuzzers build this folder).
-        .target(name: "WebSocketProtocol", dependencies: ["COpenSSL"]),
+        .target(name: "WebSocketProtocol", dependencies: ["CoreTypes", "COpenSSL"]),
         // Listener, event loops, connections, output queues, plain HTTP routes.
         .target(name: "WebSocketServer", dependencies: [
             "WebSocketProtocol", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Audio", dependencies: ["CWebRTCVAD", "CSpeexDSP"]),
+        .target(name: "Audio", dependencies: ["CoreTypes", "CWebRTCVAD", "CSpeexDSP"]),
         .target(name: "Lex", dependencies: [
-            "COpenSSL", "CCurl", "CZlib", "CNghttp2", "CEpoll",
+            "CoreTypes", "COpenSSL", "CCurl", "CZlib", "CNghttp2", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Test support: an in-process Amazon Lex stand-in (HTTP on loopback).
-        .target(name: "LexStandIn", dependencies: ["Lex", "COpenSSL", "CNghttp2"]),
+        .target(name: "LexStandIn", dependencies: ["CoreTypes", "Lex", "COpenSSL", "CNghttp2"]),
         // Test support: a blocking loopback WebSocket client with receive timeouts.
         .target(name: "WebSocketTestClient", dependencies: ["WebSocketProtocol"], path: "Tests/WebSocketTestClient"),
         // sd_notify (READY=1, STOPPING=1, WATCHDOG=1) over $NOTIFY_SOCKET.

@@ -55,7 +55,7 @@ extension ActiveCall {
         actions.append(.count(.lexLatency(elapsed)))
         switch result {
         case .success(let t):
-            actions.append(.count(.lexRequest(api: api, status: "\(t.statusCode)")))
+            actions.append(.count(.lexRequest(api: api, status: .http(t.statusCode))))
             stats.lexTurns += 1
             if !t.sessionAttributes.isEmpty { sessionAttributes = t.sessionAttributes }
             applyCapture(t, &actions)
@@ -88,8 +88,8 @@ extension ActiveCall {
         case .failure(let error):
             stats.lexErrors += 1
             capture.awaitingInput = false
-            let status: String
-            if case .service(let s, _, _) = error { status = "\(s)" } else { status = "error" }
+            let status: ConnectorMetrics.LexRequestStatus
+            if case .service(let s, _, _) = error { status = .http(s) } else { status = .noResponse }
             actions.append(.count(.lexRequest(api: api, status: status)))
             actions.append(.count(.error(.lex)))
             actions.append(.log(.error, "lex request failed: \(error)"))
@@ -112,13 +112,13 @@ extension ActiveCall {
     /// end of an utterance (sent at once) to libcurl starting to send the request, and from
     /// the reply body's first bytes at the client thread to the first frame to the caller
     /// (when the reply started from silence).
-    private func recordReactionTimes(_ t: LexTransferStats, _ turn: Turn, _ actions: inout [CallAction]) {
-        if t.attempts == 1, t.attemptStartedAt > 0, let speechEnd = turn.speechEndedAt {
-            let requestAt = Instant(nanoseconds: t.attemptStartedAt + UInt64(t.timeToRequest * 1e9))
+    private func recordReactionTimes(_ t: HTTPTransferStats, _ turn: Turn, _ actions: inout [CallAction]) {
+        if t.attempts == 1, let started = t.attemptStartedAt, let speechEnd = turn.speechEndedAt {
+            let requestAt = started + t.timeToRequest
             if requestAt >= speechEnd { actions.append(.count(.speechToRequest(requestAt - speechEnd))) }
         }
-        if t.firstBodyBytesAt > 0, let first = turnFirstFrameAt, first.nanoseconds >= t.firstBodyBytesAt {
-            actions.append(.count(.replyToFirstFrame(first - Instant(nanoseconds: t.firstBodyBytesAt))))
+        if let bodyAt = t.firstBodyBytesAt, let first = turnFirstFrameAt, first >= bodyAt {
+            actions.append(.count(.replyToFirstFrame(first - bodyAt)))
         }
     }
 

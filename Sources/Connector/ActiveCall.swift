@@ -31,7 +31,7 @@ final class ActiveCall {
 
     let settings: CallSettings
     /// `v1` or `v2`, the metrics' `api` dimension.
-    let api: String
+    let api: LexAPI
     let startedAt: Instant
     /// `[call] fallback_prompt` at the call's rate.
     let fallbackPrompt: [UInt8]?
@@ -78,7 +78,7 @@ final class ActiveCall {
         var received = 0
     }
 
-    init(settings: CallSettings, api: String, startedAt: Instant, lastTick: Instant?, fallbackPrompt: [UInt8]?) throws(CallAudioError) {
+    init(settings: CallSettings, api: LexAPI, startedAt: Instant, lastTick: Instant?, fallbackPrompt: [UInt8]?) throws(CallAudioError) {
         self.settings = settings
         self.api = api
         self.startedAt = startedAt

@@ -12,7 +12,8 @@ public struct Principal: Sendable, Equatable {
 /// Why an upgrade was refused with 401. The reason goes to the operator's log, never to the peer.
 public struct AuthenticationFailure: Error, Equatable, Sendable, CustomStringConvertible {
     public var reason: String
-    public var metric: String
+    /// The `reason` label of `lexconnector_auth_failures_total`.
+    public var metric: ConnectorMetrics.AuthFailureReason
     public var description: String { reason }
 }
 
@@ -32,7 +33,7 @@ public struct Authenticator: Sendable {
         case .none:
             return .success(nil)
         case .token:
-            guard let token = bearer(authorization) else { return .failure(.init(reason: "missing bearer token", metric: "missing")) }
+            guard let token = bearer(authorization) else { return .failure(.init(reason: "missing bearer token", metric: .missing)) }
             let presented = Self.sha256(Array(token.utf8))
             var match: String?
             // Every token is compared, in constant time, whatever matched before.
@@ -40,11 +41,11 @@ public struct Authenticator: Sendable {
                 let expected = secret.withRevealedValue { Self.sha256(Array($0.utf8)) }
                 if Self.constantTimeEqual(presented, expected) && match == nil { match = tenant }
             }
-            guard let tenant = match else { return .failure(.init(reason: "unknown bearer token", metric: "bad_token")) }
+            guard let tenant = match else { return .failure(.init(reason: "unknown bearer token", metric: .badToken)) }
             return .success(Principal(tenant: tenant))
         case .vonage:
-            guard let token = bearer(authorization) else { return .failure(.init(reason: "missing bearer JWT", metric: "missing")) }
-            guard let secret = security.signatureSecret else { return .failure(.init(reason: "no signature secret configured", metric: "config")) }
+            guard let token = bearer(authorization) else { return .failure(.init(reason: "missing bearer JWT", metric: .missing)) }
+            guard let secret = security.signatureSecret else { return .failure(.init(reason: "no signature secret configured", metric: .config)) }
             return verifyJWT(token, secret: secret, now: now).map { Optional($0) }
         }
     }
@@ -62,35 +63,35 @@ public struct Authenticator: Sendable {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerBytes = Self.base64URLDecode(parts[0]), let payloadBytes = Self.base64URLDecode(parts[1]),
               let signature = Self.base64URLDecode(parts[2]) else {
-            return .failure(.init(reason: "malformed JWT", metric: "malformed"))
+            return .failure(.init(reason: "malformed JWT", metric: .malformed))
         }
         guard let header = (try? JSONSerialization.jsonObject(with: Data(headerBytes))) as? [String: Any],
               let claims = (try? JSONSerialization.jsonObject(with: Data(payloadBytes))) as? [String: Any] else {
-            return .failure(.init(reason: "JWT header or claims are not JSON objects", metric: "malformed"))
+            return .failure(.init(reason: "JWT header or claims are not JSON objects", metric: .malformed))
         }
         guard header["alg"] as? String == "HS256" else {
-            return .failure(.init(reason: "JWT alg \(header["alg"] ?? "none") is not HS256", metric: "bad_alg"))
+            return .failure(.init(reason: "JWT alg \(header["alg"] ?? "none") is not HS256", metric: .badAlgorithm))
         }
         let signingInput = Array("\(parts[0]).\(parts[1])".utf8)
         let expected = secret.withRevealedValue { Self.hmacSHA256(key: Array($0.utf8), data: signingInput) }
         guard signature.count == expected.count, Self.constantTimeEqual(signature, expected) else {
-            return .failure(.init(reason: "JWT signature does not match the signature secret", metric: "bad_signature"))
+            return .failure(.init(reason: "JWT signature does not match the signature secret", metric: .badSignature))
         }
         let t = now.timeIntervalSince1970
         guard let iat = (claims["iat"] as? NSNumber)?.doubleValue else {
-            return .failure(.init(reason: "JWT has no iat", metric: "bad_claims"))
+            return .failure(.init(reason: "JWT has no iat", metric: .badClaims))
         }
-        if iat > t + clockSkew { return .failure(.init(reason: "JWT iat is in the future", metric: "not_yet_valid")) }
-        if t - iat > Double(security.maxTokenAge) + clockSkew {
-            return .failure(.init(reason: "JWT issued \(Int(t - iat)) s ago, more than max_token_age", metric: "expired"))
+        if iat > t + clockSkew { return .failure(.init(reason: "JWT iat is in the future", metric: .notYetValid)) }
+        if t - iat > security.maxTokenAge.seconds + clockSkew {
+            return .failure(.init(reason: "JWT issued \(Int(t - iat)) s ago, more than max_token_age", metric: .expired))
         }
         if let exp = (claims["exp"] as? NSNumber)?.doubleValue, exp + clockSkew < t {
-            return .failure(.init(reason: "JWT expired", metric: "expired"))
+            return .failure(.init(reason: "JWT expired", metric: .expired))
         }
         let application = claims["application_id"] as? String
         if !security.applicationIds.isEmpty {
             guard let app = application, security.applicationIds.contains(app) else {
-                return .failure(.init(reason: "JWT application_id \(application ?? "missing") is not allowed", metric: "bad_application"))
+                return .failure(.init(reason: "JWT application_id \(application ?? "missing") is not allowed", metric: .badApplication))
             }
         }
         return .success(Principal(tenant: application ?? "vonage"))

@@ -44,7 +44,7 @@ enum CallMetric: Sendable, Equatable {
     case framesReceived(Int)
     case utterance(ConnectorMetrics.UtteranceOutcome)
     /// A completed Lex request: the HTTP status, or `error` when none came.
-    case lexRequest(api: String, status: String)
+    case lexRequest(api: LexAPI, status: ConnectorMetrics.LexRequestStatus)
     case error(ConnectorMetrics.ErrorKind)
     case badInput(ConnectorMetrics.BadInput)
     /// From sending a Lex request to its completion.

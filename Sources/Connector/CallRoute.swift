@@ -16,10 +16,10 @@ public enum CallRoute: Sendable, Equatable {
         }
     }
 
-    public var api: String {
+    public var api: LexAPI {
         switch self {
-        case .v1: return "v1"
-        case .v2: return "v2"
+        case .v1: return .v1
+        case .v2: return .v2
         }
     }
 

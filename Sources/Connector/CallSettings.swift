@@ -92,10 +92,9 @@ struct CallSettings: Sendable, CustomStringConvertible {
                              noiseMargin: Double(config.vad.noiseMargin)),
             bargeIn: start.bargeIn, welcomeText: start.welcomeText, webhookURL: start.webhookURL, clientId: start.clientId,
             sessionAttributes: start.sessionAttributes, requestAttributes: start.requestAttributes,
-            idleTimeout: .seconds(max(0, config.call.idleTimeout)), maxDuration: .seconds(max(0, config.call.maxDuration)),
-            dtmfTimeout: .milliseconds(config.call.dtmfTimeoutMs),
-            noInputTimeout: .milliseconds(max(0, config.call.noInputTimeoutMs)), noInputText: config.call.noInputText,
-            maxQueuedInputs: config.call.maxQueuedUtterances,
+            idleTimeout: max(.zero, config.call.idleTimeout), maxDuration: max(.zero, config.call.maxDuration),
+            dtmfTimeout: config.call.dtmfTimeout, noInputTimeout: max(.zero, config.call.noInputTimeout),
+            noInputText: config.call.noInputText, maxQueuedInputs: config.call.maxQueuedUtterances,
             closeOnFinal: config.call.closeOnFinal, recording: recording)
     }
 }

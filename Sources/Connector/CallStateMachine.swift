@@ -61,7 +61,7 @@ struct CallStateMachine {
 
     init(context: CallContext, openedAt now: Instant) {
         self.context = context
-        state = .awaitingStart(HeldAudio(), deadline: now + .milliseconds(context.configuration.call.startTimeoutMs))
+        state = .awaitingStart(HeldAudio(), deadline: now + context.configuration.call.startTimeout)
         actions.append(.count(.callStarted))
     }
 
@@ -121,7 +121,7 @@ struct CallStateMachine {
         case .awaitingStart(_, let deadline):
             guard now >= deadline else { return }
             actions.append(.count(.badInput(.startTimeout)))
-            failBeforeStart(.policyViolation, "no valid start message within \(context.configuration.call.startTimeoutMs) ms")
+            failBeforeStart(.policyViolation, "no valid start message within \(context.configuration.call.startTimeout.milliseconds) ms")
         case .active(let call):
             call.tick(at: now, &actions)
             settle(call, at: now)
@@ -204,7 +204,7 @@ struct CallStateMachine {
         actions.append(.started(settings))
         actions.append(.log(.info, "call started", ["params": "\(settings)"]))
         actions.append(.sendText("ok"))
-        actions.append(.emit(.callStarted(CallStarted(rate: settings.sampleRate, api: context.route.api, region: settings.region))))
+        actions.append(.emit(.callStarted(CallStarted(rate: settings.sampleRate, api: context.route.api.rawValue, region: settings.region))))
         call.begin(at: now, &actions)
         for chunk in held.chunks where call.ending == nil {
             call.receiveAudio(chunk, at: now, &actions)

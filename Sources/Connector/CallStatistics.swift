@@ -16,17 +16,3 @@ struct CallStatistics: Sendable, Equatable {
                   bargeIns: bargeIns, dtmfDigits: dtmfDigits)
     }
 }
-
-extension Duration {
-    /// Whole milliseconds (rounded down).
-    var milliseconds: Int {
-        let (s, a) = components
-        return Int(s) * 1000 + Int(a / 1_000_000_000_000_000)
-    }
-
-    /// Seconds as a `Double`.
-    var seconds: Double {
-        let (s, a) = components
-        return Double(s) + Double(a) / 1e18
-    }
-}

@@ -11,7 +11,9 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable, Sen
 }
 
 /// Everything `lexmo.conf` can say. Every key, its default and its meaning are documented in
-/// `lexmo.conf.template`; the defaults here are the same.
+/// `lexmo.conf.template`; the defaults here are the same. Times are `Duration`s, whatever unit
+/// the file's key takes (`idle_timeout` seconds, `timeout_ms` milliseconds); the `[vad]`
+/// times are whole milliseconds, the unit of the segmenter and of Vonage's start parameters.
 public struct LexmoConfiguration: Sendable {
     public struct Server: Sendable {
         public var host = "127.0.0.1"
@@ -21,22 +23,25 @@ public struct LexmoConfiguration: Sendable {
         public var reusePort = false
         public var maxCalls = 2000
         public var maxMessageBytes = 64 * 1024
-        /// Seconds calls may go on after SIGTERM/SIGINT before they are closed with 1001.
-        public var drainTimeout = 30
+        /// How long calls may go on after SIGTERM/SIGINT before they are closed with 1001 (`drain_timeout`, s).
+        public var drainTimeout: Duration = .seconds(30)
     }
 
     public struct LexSettings: Sendable {
         public var region = "us-east-1"
         public var endpointV1 = "https://runtime.lex.{region}.amazonaws.com"
         public var endpointV2 = "https://runtime-v2-lex.{region}.amazonaws.com"
-        public var timeoutMs = 15_000
-        public var connectTimeoutMs = 3_000
+        /// A whole Lex request, retries included (`timeout_ms`).
+        public var timeout: Duration = .milliseconds(15_000)
+        /// Opening a connection, per attempt (`connect_timeout_ms`).
+        public var connectTimeout: Duration = .milliseconds(3_000)
         public var maxAttempts = 3
         public var caFile: String?
     }
 
     public struct VADDefaults: Sendable {
         public var sensitivity = 2
+        // Whole milliseconds, named after the start message's parameters and the segmenter's.
         public var silenceTime = 400
         public var clipMin = 200
         public var clipMax = 10_000
@@ -47,23 +52,23 @@ public struct LexmoConfiguration: Sendable {
 
     public struct Call: Sendable {
         public var bargeIn = true
-        /// How long audio may arrive before a valid start message.
-        public var startTimeoutMs = 1_000
-        /// Seconds without an inbound frame before the call is closed (0: never).
-        public var idleTimeout = 30
-        /// Longest call, in seconds (0: no limit).
-        public var maxDuration = 4 * 3600
+        /// How long audio may arrive before a valid start message (`start_timeout_ms`).
+        public var startTimeout: Duration = .milliseconds(1_000)
+        /// Without an inbound frame this long the call is closed (`idle_timeout`, s; zero: never).
+        public var idleTimeout: Duration = .seconds(30)
+        /// Longest call (`max_duration`, s; zero: no limit).
+        public var maxDuration: Duration = .seconds(4 * 3600)
         /// Close with 1000 after the reply that ends the conversation (V1 Fulfilled/Failed, V2 Close).
         public var closeOnFinal = false
         /// A WAV file played when Lex fails.
         public var fallbackPrompt: String?
-        /// A pause that ends DTMF input.
-        public var dtmfTimeoutMs = 2_000
+        /// A pause that ends DTMF input (`dtmf_timeout_ms`).
+        public var dtmfTimeout: Duration = .milliseconds(2_000)
         /// Utterances kept while Lex is busy; older ones beyond this are dropped (logged, counted).
         public var maxQueuedUtterances = 3
-        /// Milliseconds of silence after a prompt has played before `noInputText` goes to Lex
-        /// (0: never, unless Lex's `x-amz-lex:audio:start-timeout-ms` sets a time for the turn).
-        public var noInputTimeoutMs = 0
+        /// `no_input_timeout_ms`: silence after a prompt has played before `noInputText` goes to
+        /// Lex (zero: never, unless Lex's `x-amz-lex:audio:start-timeout-ms` sets a time for the turn).
+        public var noInputTimeout: Duration = .zero
         /// The text input Lex receives when the caller says nothing, so the bot can re-prompt.
         public var noInputText = "no input"
     }
@@ -71,7 +76,8 @@ public struct LexmoConfiguration: Sendable {
     public struct Events: Sendable {
         public var webhookURL: String?
         public var secret: Secret?
-        public var timeoutMs = 5_000
+        /// `timeout_ms`.
+        public var timeout: Duration = .milliseconds(5_000)
     }
 
     public enum LogFormat: String, Sendable { case text, json }
@@ -87,8 +93,8 @@ public struct LexmoConfiguration: Sendable {
 
     /// `[limits]`: what one peer or call may use. Each limit hit is logged and counted.
     public struct Limits: Sendable {
-        /// Seconds a client has to send its request head.
-        public var handshakeTimeout = 10
+        /// How long a client has to send its request head (`handshake_timeout`, s).
+        public var handshakeTimeout: Duration = .seconds(10)
         /// Most concurrent calls from one client address (0 = no limit). Behind a trusted proxy
         /// the address is the proxy's `X-Real-IP`. Vonage connects many calls from few
         /// addresses, so keep this off unless you know your callers' addresses.
@@ -111,8 +117,8 @@ public struct LexmoConfiguration: Sendable {
         public var signatureSecret: Secret?
         /// When set, the JWT's `application_id` must be one of these.
         public var applicationIds: [String] = []
-        /// Seconds a JWT stays acceptable after its `iat`.
-        public var maxTokenAge = 300
+        /// How long a JWT stays acceptable after its `iat` (`max_token_age`, s).
+        public var maxTokenAge: Duration = .seconds(300)
         /// Empty: any region / bot.
         public var allowedRegions: [String] = []
         public var allowedBots: [String] = []
@@ -212,8 +218,10 @@ public struct LexmoConfiguration: Sendable {
                 guard seen.insert("\(section).\(key)").inserted else {
                     throw ConfigurationError(file: file, line: lineNumber, reason: "`\(key)` is set twice in [\(section)]")
                 }
-                if let problem = setProfile(&config.profiles[name]!, key: key, value: value) {
-                    throw ConfigurationError(file: file, line: lineNumber, reason: "[\(section)] \(key): \(problem)")
+                do {
+                    try setProfile(&config.profiles[name]!, key: key, value: value)
+                } catch {
+                    throw ConfigurationError(file: file, line: lineNumber, reason: "[\(section)] \(key): \(error)")
                 }
                 continue
             }
@@ -240,11 +248,13 @@ public struct LexmoConfiguration: Sendable {
             guard seen.insert("\(section).\(key)").inserted else {
                 throw ConfigurationError(file: file, line: lineNumber, reason: "`\(key)` is set twice in [\(section)]")
             }
-            if let problem = setter(&config, value) {
-                throw ConfigurationError(file: file, line: lineNumber, reason: "[\(section)] \(key) = \(secretKeys.contains(key) ? "<redacted>" : value): \(problem)")
+            do {
+                try setter(&config, value)
+            } catch {
+                throw ConfigurationError(file: file, line: lineNumber, reason: "[\(section)] \(key) = \(secretKeys.contains(key) ? "<redacted>" : value): \(error)")
             }
         }
-        if let problem = config.validate() { throw ConfigurationError(file: file, line: 0, reason: problem) }
+        try config.validate(file: file)
         return config
     }
 
@@ -259,33 +269,33 @@ public struct LexmoConfiguration: Sendable {
         }
     }
 
-    /// Cross-key checks.
-    func validate() -> String? {
+    /// Cross-key checks; the error names the keys.
+    func validate(file: String) throws(ConfigurationError) {
+        func fail(_ reason: String) -> ConfigurationError { ConfigurationError(file: file, line: 0, reason: reason) }
         switch security.mode {
         case nil where !Self.isLoopback(server.host):
-            return "[security] mode must be set when listening on \(server.host) (not a loopback address): token, vonage, or none to accept anyone"
+            throw fail("[security] mode must be set when listening on \(server.host) (not a loopback address): token, vonage, or none to accept anyone")
         case .token? where security.tokens.isEmpty:
-            return "[security] mode = token needs at least one `token.<tenant> = <token>` line"
+            throw fail("[security] mode = token needs at least one `token.<tenant> = <token>` line")
         case .vonage? where security.signatureSecret == nil:
-            return "[security] mode = vonage needs signature_secret (the Vonage account's signature secret)"
+            throw fail("[security] mode = vonage needs signature_secret (the Vonage account's signature secret)")
         default: break
         }
         for p in profiles.values {
-            if p.tenants.isEmpty { return "[profile.\(p.name)] needs tenants = ... (who may use it)" }
+            if p.tenants.isEmpty { throw fail("[profile.\(p.name)] needs tenants = ... (who may use it)") }
             if (p.accessKeyId == nil) != (p.secretAccessKey == nil) {
-                return "[profile.\(p.name)] needs both aws_access_key_id and aws_secret_access_key, or neither (then [credentials] file is read)"
+                throw fail("[profile.\(p.name)] needs both aws_access_key_id and aws_secret_access_key, or neither (then [credentials] file is read)")
             }
             if p.accessKeyId == nil && credentials.file == nil {
-                return "[profile.\(p.name)] has no keys and [credentials] file is not set"
+                throw fail("[profile.\(p.name)] has no keys and [credentials] file is not set")
             }
         }
-        if vad.clipMin >= vad.clipMax { return "[vad] clip_min (\(vad.clipMin)) must be below clip_max (\(vad.clipMax))" }
+        if vad.clipMin >= vad.clipMax { throw fail("[vad] clip_min (\(vad.clipMin)) must be below clip_max (\(vad.clipMax))") }
         for (name, template) in [("endpoint_v1", lex.endpointV1), ("endpoint_v2", lex.endpointV2)] {
             guard template.hasPrefix("https://") || template.hasPrefix("http://") else {
-                return "[lex] \(name) must be an http:// or https:// URL template"
+                throw fail("[lex] \(name) must be an http:// or https:// URL template")
             }
         }
-        return nil
     }
 
     /// Loopback binds may run without authentication.
@@ -295,23 +305,22 @@ public struct LexmoConfiguration: Sendable {
 
     private static let secretKeys: Set<String> = ["secret", "signature_secret", "aws_secret_access_key", "aws_session_token"]
 
-    private static func setProfile(_ p: inout Profile, key: String, value: String) -> String? {
+    private static func setProfile(_ p: inout Profile, key: String, value: String) throws(ConfigurationValueError) {
         switch key {
         case "tenants": p.tenants = list(value)
         case "aws_access_key_id":
-            guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return "not an access key id" }
+            guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { throw .notAnAccessKeyId }
             p.accessKeyId = value
         case "aws_secret_access_key":
-            guard !value.isEmpty else { return "must not be empty" }
+            guard !value.isEmpty else { throw .empty }
             p.secretAccessKey = Secret(value)
         case "aws_session_token": p.sessionToken = value.isEmpty ? nil : Secret(value)
         case "region":
-            guard isRegion(value) else { return "not an AWS region name such as us-east-1" }
+            guard isRegion(value) else { throw .notARegion }
             p.region = value
         default:
-            return "unknown key; known: tenants, aws_access_key_id, aws_secret_access_key, aws_session_token, region"
+            throw .unknownProfileKey
         }
-        return nil
     }
 
     static func list(_ value: String) -> [String] {

@@ -43,8 +43,8 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         self.metrics = metrics
         settings = Mutex(try RuntimeSettings(config: configuration, environment: environment))
         var lexConfig = LexClientConfiguration(endpoints: LexEndpoints(v2: configuration.lex.endpointV2, v1: configuration.lex.endpointV1))
-        lexConfig.requestTimeout = Double(configuration.lex.timeoutMs) / 1000
-        lexConfig.connectTimeout = Double(configuration.lex.connectTimeoutMs) / 1000
+        lexConfig.requestTimeout = configuration.lex.timeout
+        lexConfig.connectTimeout = configuration.lex.connectTimeout
         lexConfig.maxAttempts = configuration.lex.maxAttempts
         lexConfig.caBundlePath = configuration.lex.caFile
         lexConfig.logger = logger
@@ -63,7 +63,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         sc.maxWebSocketConnections = configuration.server.maxCalls
         sc.maxSockets = configuration.server.maxCalls * 2 + 256
         sc.maxMessageBytes = configuration.server.maxMessageBytes
-        sc.handshakeTimeout = Double(configuration.limits.handshakeTimeout)
+        sc.handshakeTimeout = configuration.limits.handshakeTimeout
         sc.maxOutputQueueBytes = configuration.limits.outputQueueBytes
         let server = WebSocketServer(configuration: sc, delegate: self, logger: logger)
         environments = server.loops.map {
@@ -71,6 +71,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         }
         self.server = server
         try server.start()
+        logger.info("listening", metadata: ["addresses": "\(server.addresses.joined(separator: ", "))", "loops": "\(server.loops.count)"])
         let mode = configuration.security.effectiveMode
         logger.info("authentication: \(mode.rawValue)", metadata: ["tenants": "\(configuration.security.tokens.count)", "profiles": "\(configuration.profiles.count)"])
     }
@@ -85,8 +86,8 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         if new.server.host != old.server.host || new.server.port != old.server.port { ignored.append("[lexmo] host/port") }
         if new.server.eventLoops != old.server.eventLoops || new.server.reusePort != old.server.reusePort { ignored.append("[lexmo] event_loops/reuse_port") }
         if new.server.maxCalls != old.server.maxCalls || new.server.maxMessageBytes != old.server.maxMessageBytes { ignored.append("[lexmo] max_calls/max_message_bytes") }
-        if new.lex.endpointV1 != old.lex.endpointV1 || new.lex.endpointV2 != old.lex.endpointV2 || new.lex.timeoutMs != old.lex.timeoutMs
-            || new.lex.connectTimeoutMs != old.lex.connectTimeoutMs || new.lex.maxAttempts != old.lex.maxAttempts || new.lex.caFile != old.lex.caFile {
+        if new.lex.endpointV1 != old.lex.endpointV1 || new.lex.endpointV2 != old.lex.endpointV2 || new.lex.timeout != old.lex.timeout
+            || new.lex.connectTimeout != old.lex.connectTimeout || new.lex.maxAttempts != old.lex.maxAttempts || new.lex.caFile != old.lex.caFile {
             ignored.append("[lex] endpoints/timeouts/max_attempts/ca_file")
         }
         if new.limits.handshakeTimeout != old.limits.handshakeTimeout || new.limits.outputQueueBytes != old.limits.outputQueueBytes {
@@ -99,8 +100,8 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
     /// The settings new calls get.
     public var currentSettings: RuntimeSettings { settings.withLock { $0 } }
 
-    /// Stops taking calls, lets calls finish for up to `drainTimeout` seconds, closes the rest with 1001.
-    public func stop(drainTimeout: Double, completion: @escaping @Sendable () -> Void) {
+    /// Stops taking calls, lets calls finish for up to `drainTimeout`, closes the rest with 1001.
+    public func stop(drainTimeout: Duration, completion: @escaping @Sendable () -> Void) {
         guard let server else { return completion() }
         server.stop(drainTimeout: drainTimeout) { [lexClient] in
             lexClient.shutdown()
@@ -122,6 +123,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         switch CallRoute.parse(path: request.path) {
         case .failure(let error):
             metrics.badInput(.route)
+            logger.info("upgrade refused: \(error.reason)", metadata: ["peer": "\(connection.remoteAddress)", "status": "404"])
             return .respond(.text(.notFound, error.reason + "\n"))
         case .success(let r):
             route = r
@@ -132,7 +134,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         case .failure(let failure):
             metrics.authFailure(failure.metric)
             logger.warning("authentication failed: \(failure.reason)", metadata: ["peer": "\(connection.remoteAddress)", "path": "\(request.path)"])
-            return .respond(.text(.unauthorized, "unauthorized\n", headers: [("WWW-Authenticate", "Bearer")]))
+            return .respond(.text(.unauthorized, "unauthorized\n", headers: [HTTPField("WWW-Authenticate", "Bearer")]))
         case .success(let p):
             principal = p
         }
@@ -152,7 +154,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         guard admitted else {
             metrics.limitHit(.callsPerClient)
             logger.warning("client at its call limit", metadata: ["client": "\(client)", "limit": "\(perClient)"])
-            return .respond(.text(.tooManyRequests, "too many calls from this address\n", headers: [("Retry-After", "5")]))
+            return .respond(.text(.tooManyRequests, "too many calls from this address\n", headers: [HTTPField("Retry-After", "5")]))
         }
         let n = callCounter.add(1, ordering: .relaxed).newValue
         let id = "\(instance)-\(n)"
@@ -165,23 +167,26 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         })
     }
 
-    // Qualified while the Lex module also has a type named HTTPResponse (its client's response).
-    public func respond(to request: HTTPRequest, connection: WebSocketConnection) -> WebSocketProtocol.HTTPResponse? {
+    public func respond(to request: HTTPRequest, connection: WebSocketConnection) -> HTTPResponse? {
         if request.path == "/metrics" {
-            return .init(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: metrics.exposition())
+            return .init(status: .ok, headers: [HTTPField("Content-Type", "text/plain; version=0.0.4")], body: metrics.exposition())
         }
         if CallRoute.parse(path: request.path).isSuccess {
-            return .text(.upgradeRequired, "this path takes a WebSocket upgrade\n", headers: [("Upgrade", "websocket")])
+            return .text(.upgradeRequired, "this path takes a WebSocket upgrade\n", headers: [HTTPField("Upgrade", "websocket")])
         }
         return nil
     }
 
-    /// Limits hit and bad input seen by the server itself.
-    public func serverCounted(_ kind: String) {
-        if let limit = ConnectorMetrics.Limit(rawValue: kind) {
-            metrics.limitHit(limit)
-        } else {
-            metrics.badInput(server: kind)
+    /// Limits hit and bad input seen by the server itself: counted, and the operator's one line.
+    public func serverCounted(_ violation: WebSocketServerViolation, peer: String?) {
+        logger.info("refused or cut off: \(violation.name)", metadata: ["peer": "\(peer ?? "-")"])
+        switch violation {
+        case .serverFull: metrics.limitHit(.serverFull)
+        case .tooManySockets: metrics.limitHit(.tooManySockets)
+        case .handshakeTimeout: metrics.limitHit(.handshakeTimeout)
+        case .outputQueueOverflow: metrics.limitHit(.outputQueueOverflow)
+        case .upgradeWhileDraining: metrics.limitHit(.upgradeWhileDraining)
+        case .httpStatus, .protocolViolation: metrics.badInput(server: violation)
         }
     }
 

@@ -50,7 +50,7 @@ final class EventSink: @unchecked Sendable {
         queue.async { [self] in
             if pending.count >= Self.maxPending {
                 pending.removeFirst()
-                metrics.event("dropped")
+                metrics.event(.dropped)
                 logger.warning("webhook backlog full; oldest event dropped")
             }
             pending.append([UInt8](body))
@@ -62,21 +62,21 @@ final class EventSink: @unchecked Sendable {
         guard !sending, !pending.isEmpty else { return }
         sending = true
         let body = pending.removeFirst()
-        var headers = [HTTPHeader("Content-Type", "application/json")]
+        var headers: HTTPFields = [HTTPField("Content-Type", "application/json")]
         if let secret {
-            headers.append(HTTPHeader("X-Lexconnector-Signature", "sha256=" + Self.hmacHex(secret: secret, body: body)))
+            headers.append(HTTPField("X-Lexconnector-Signature", "sha256=" + Self.hmacHex(secret: secret, body: body)))
         }
         let lex = client.configuration
         client.http.post(url: url, headers: headers, body: body, timeout: lex.requestTimeout, retry: lex.retry,
                          maxResponseBytes: lex.maxPostResponseBytes, logger: logger, callbackQueue: queue) { [self] result in
             switch result {
-            case .success(let r) where (200..<300).contains(r.status):
-                metrics.event("delivered")
+            case .success(let r) where r.response.status.isSuccess:
+                metrics.event(.delivered)
             case .success(let r):
-                metrics.event("rejected")
-                logger.warning("webhook answered \(r.status)", metadata: ["url": "\(url)"])
+                metrics.event(.rejected)
+                logger.warning("webhook answered \(r.response.status.code)", metadata: ["url": "\(url)"])
             case .failure(let e):
-                metrics.event("failed")
+                metrics.event(.failed)
                 logger.warning("webhook failed: \(e)", metadata: ["url": "\(url)"])
             }
             sending = false

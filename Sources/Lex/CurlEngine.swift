@@ -12,7 +12,7 @@ struct CurlJob: Sendable {
     let deadline: DispatchTime
     let notBefore: DispatchTime?
     let logger: Logger
-    let onHead: @Sendable (HTTPResponseHead) -> Void
+    let onHead: @Sendable (HTTPResponse) -> Void
     let onBody: @Sendable ([UInt8]) -> Void
     let onComplete: @Sendable (Result<HTTPTransferStats, HTTPClientError>) -> Void
 }
@@ -192,7 +192,7 @@ final class CurlEngine: @unchecked Sendable {
             finish(transfer, .failure(.deadlinePassed(beforeSending: true)))
             return
         }
-        transfer.stats.attemptStartedAt = now.uptimeNanoseconds
+        transfer.stats.attemptStartedAt = Instant(nanoseconds: now.uptimeNanoseconds)
         guard let easy = curl_easy_init() else {
             finish(transfer, .failure(.transport(code: Int(CURLE_FAILED_INIT.rawValue), message: "curl_easy_init failed")))
             return
@@ -231,7 +231,7 @@ final class CurlEngine: @unchecked Sendable {
             result = .success(transfer.stats)
         } else if code == CURLE_OPERATION_TIMEDOUT {
             result = .failure(connected ? .deadlinePassed(beforeSending: false)
-                : .connectTimeout(origin: Self.origin(transfer.job.message.url), seconds: configuration.connectTimeout))
+                : .connectTimeout(origin: Self.origin(transfer.job.message.url), timeout: configuration.connectTimeout))
         } else {
             result = .failure(.transport(code: Int(code.rawValue), message: message))
         }

@@ -15,7 +15,7 @@ final class CurlTransfer {
 
     // The response head being read (an interim 1xx may precede the final one).
     private var status = 0
-    private var headers = HTTPResponseHeaders()
+    private var headers = HTTPFields()
     private var headDelivered = false
 
     init(job: CurlJob, engine: CurlEngine) {
@@ -61,7 +61,7 @@ final class CurlTransfer {
         lc_easy_setopt_string(easy, CURLOPT_USERAGENT, configuration.userAgent)
         let remainingMs = max(1, Int(remainingNanoseconds / 1_000_000))
         lc_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, remainingMs)
-        lc_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(remainingMs, Int(configuration.connectTimeout * 1000))))
+        lc_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(remainingMs, configuration.connectTimeout.milliseconds)))
         if message.method == "POST" {
             lc_easy_setopt_long(easy, CURLOPT_POST, 1)
         } else {
@@ -118,9 +118,9 @@ final class CurlTransfer {
         stats.newConnections = connects
         stats.httpVersion = version == Int(CURL_HTTP_VERSION_2_0) ? 20 : version == Int(CURL_HTTP_VERSION_1_1) ? 11
             : version == Int(CURL_HTTP_VERSION_1_0) ? 10 : 0
-        stats.timeToFirstByte = Double(firstByte) / 1e6
-        stats.totalTime = Double(total) / 1e6
-        stats.timeToRequest = Double(pretransfer) / 1e6
+        stats.timeToFirstByte = .microseconds(firstByte)
+        stats.totalTime = .microseconds(total)
+        stats.timeToRequest = .microseconds(pretransfer)
         stats.clientThread = CurlEngine.currentThreadID
         return pretransfer > 0
     }
@@ -135,13 +135,13 @@ final class CurlTransfer {
         let line = Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self))
         if line.hasPrefix("HTTP/") {
             status = 0
-            headers = HTTPResponseHeaders()
+            headers = HTTPFields()
             let parts = line.split(separator: " ", maxSplits: 2)
             if parts.count >= 2, let code = Int(parts[1]) { status = code }
         } else if line.isEmpty {
             guard status >= 200, !headDelivered else { return }
             headDelivered = true
-            let head = HTTPResponseHead(status: status, headers: headers)
+            let head = HTTPResponse(status: HTTPStatus(code: status), headers: headers)
             let job = job
             job.queue.async {
                 if !job.handle.isCancelled { job.onHead(head) }
@@ -149,14 +149,14 @@ final class CurlTransfer {
         } else if let colon = line.firstIndex(of: ":") {
             let name = line[..<colon].trimmingCharacters(in: .whitespaces)
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            headers.add(name, value)
+            headers.append(name: name, value: value)
         }
     }
 
     /// One body chunk: copied once out of libcurl's buffer and handed on.
     private func bodyChunk(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
-        if stats.firstBodyBytesAt == 0 { stats.firstBodyBytesAt = DispatchTime.now().uptimeNanoseconds }
+        if stats.firstBodyBytesAt == nil { stats.firstBodyBytesAt = Instant(nanoseconds: DispatchTime.now().uptimeNanoseconds) }
         let chunk = [UInt8](bytes)
         let job = job
         job.queue.async {

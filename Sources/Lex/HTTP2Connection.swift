@@ -297,7 +297,7 @@ final class HTTP2Connection {
     func fail(_ error: HTTP2Error) {
         guard state != .closed else { return }
         if !(streams.isEmpty && waiting.isEmpty) {
-            configuration.logger.warning("HTTP/2 connection to \(origin.origin) failed: \(error)")
+            configuration.logger.debug("HTTP/2 connection to \(origin.origin) failed: \(error)")
         }
         let ended = waiting + streams.values.sorted { $0.streamID < $1.streamID }
         waiting = []

@@ -12,10 +12,10 @@ import Logging
 /// and whether to try again, is the caller's business (`LexClient` for Lex, `post` for
 /// webhooks, both with `RetryPolicy`).
 public final class HTTPClient: Sendable {
-    /// Transport settings. Times in seconds.
+    /// Transport settings.
     public struct Configuration: Sendable {
         /// Time allowed to open a connection (TCP + TLS), per attempt.
-        public var connectTimeout: Double = 3
+        public var connectTimeout: Duration = .seconds(3)
         /// PEM bundle of trusted CAs; nil uses the system's.
         public var caBundlePath: String?
         /// Concurrent connections per host; 0 = no limit. With HTTP/2 curl multiplexes
@@ -58,7 +58,7 @@ public final class HTTPClient: Sendable {
     public func execute(
         _ request: HTTPRequestMessage, deadline: DispatchTime, notBefore: DispatchTime? = nil,
         logger: Logger, callbackQueue: DispatchQueue,
-        onHead: @escaping @Sendable (HTTPResponseHead) -> Void,
+        onHead: @escaping @Sendable (HTTPResponse) -> Void,
         onBody: @escaping @Sendable ([UInt8]) -> Void,
         onComplete: @escaping @Sendable (Result<HTTPTransferStats, HTTPClientError>) -> Void
     ) -> HTTPRequestHandle {
@@ -78,7 +78,7 @@ public final class HTTPClient: Sendable {
     func submit(
         _ request: HTTPRequestMessage, handle: HTTPRequestHandle, deadline: DispatchTime, notBefore: DispatchTime?,
         logger: Logger, callbackQueue: DispatchQueue,
-        onHead: @escaping @Sendable (HTTPResponseHead) -> Void,
+        onHead: @escaping @Sendable (HTTPResponse) -> Void,
         onBody: @escaping @Sendable ([UInt8]) -> Void,
         onComplete: @escaping @Sendable (Result<HTTPTransferStats, HTTPClientError>) -> Void
     ) {
@@ -96,20 +96,9 @@ public final class HTTPClient: Sendable {
     /// Attempts accepted and not yet completed (in flight or waiting for `notBefore`).
     public var pendingRequestCount: Int { engine.pendingCount }
 
-    /// `DispatchTime.now()` plus `seconds` (clamped to [0, 1 day]).
-    public static func deadline(in seconds: Double, from now: DispatchTime = .now()) -> DispatchTime {
-        now + .nanoseconds(Int(min(max(seconds, 0), 86_400) * 1e9))
-    }
-}
-
-/// The status line and headers of a final response.
-public struct HTTPResponseHead: Sendable, Hashable {
-    public var status: Int
-    public var headers: HTTPResponseHeaders
-
-    public init(status: Int, headers: HTTPResponseHeaders) {
-        self.status = status
-        self.headers = headers
+    /// `now` plus `duration` (clamped to [0, 1 day]).
+    public static func deadline(in duration: Duration, from now: DispatchTime = .now()) -> DispatchTime {
+        now + .nanoseconds(Int(min(max(duration, .zero), .seconds(86_400)).wholeNanoseconds))
     }
 }
 
@@ -117,8 +106,8 @@ public struct HTTPResponseHead: Sendable, Hashable {
 public enum HTTPClientError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The URL cannot be used (not http or https, no host...).
     case invalidURL(String)
-    /// No connection to `origin` within `seconds`.
-    case connectTimeout(origin: String, seconds: Double)
+    /// No connection to `origin` within `timeout`.
+    case connectTimeout(origin: String, timeout: Duration)
     /// The request's deadline passed (before it could start, or before the response was
     /// complete).
     case deadlinePassed(beforeSending: Bool)
@@ -141,7 +130,7 @@ public enum HTTPClientError: Error, Sendable, Hashable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .invalidURL(let why): return "invalid URL: \(why)"
-        case .connectTimeout(let origin, let seconds): return "no connection to \(origin) within \(seconds) s"
+        case .connectTimeout(let origin, let timeout): return "no connection to \(origin) within \(timeout.seconds) s"
         case .deadlinePassed(let before):
             return before ? "the request's deadline passed before it was sent" : "no complete response before the request's deadline"
         case .transport(let code, let message): return "HTTP transfer failed (curl error \(code)): \(message); check the URL, DNS and network"
@@ -161,28 +150,24 @@ public struct HTTPTransferStats: Sendable, Hashable {
     public var newConnections: Int = 0
     /// 11 for HTTP/1.1, 20 for HTTP/2, 0 when unknown.
     public var httpVersion: Int = 0
-    /// Seconds from the start of the attempt to the first response byte.
-    public var timeToFirstByte: Double = 0
-    /// Seconds for the attempt.
-    public var totalTime: Double = 0
-    /// Seconds from the start of the attempt until libcurl began sending the request
-    /// (CURLINFO_PRETRANSFER_TIME: connection reused or made, TLS done).
-    public var timeToRequest: Double = 0
-    /// Monotonic time (`DispatchTime.uptimeNanoseconds`) at which the client thread started
-    /// the attempt.
-    public var attemptStartedAt: UInt64 = 0
-    /// Monotonic time at which the first bytes of the response body reached the client
-    /// thread (0 when the body was empty).
-    public var firstBodyBytesAt: UInt64 = 0
+    /// From the start of the attempt to the first response byte (CURLINFO_STARTTRANSFER_TIME_T).
+    public var timeToFirstByte: Duration = .zero
+    /// The attempt's whole time (CURLINFO_TOTAL_TIME_T).
+    public var totalTime: Duration = .zero
+    /// From the start of the attempt until libcurl began sending the request
+    /// (CURLINFO_PRETRANSFER_TIME_T: connection reused or made, TLS done).
+    public var timeToRequest: Duration = .zero
+    /// When the client thread started the attempt (monotonic clock); nil before it started.
+    public var attemptStartedAt: Instant?
+    /// When the first bytes of the response body reached the client thread (monotonic
+    /// clock); nil when the body was empty.
+    public var firstBodyBytesAt: Instant?
     /// Identifies the client thread that drove the transfer (every request of one
     /// `HTTPClient` shows the same value).
     public var clientThread: UInt64 = 0
 
     public init() {}
 }
-
-/// The figures of a Lex request (its last attempt; `attempts` and `newConnections` over all).
-public typealias LexTransferStats = HTTPTransferStats
 
 /// Lets the caller stop a request (the caller hung up). For a request made of several
 /// attempts, the handle of the attempt under way is attached to it and cancelled with it.

@@ -2,11 +2,9 @@ import Dispatch
 import Foundation
 import Logging
 
-/// A whole HTTP response (from `HTTPClient.post`).
+/// What `HTTPClient.post` got: the whole response and how it travelled.
 public struct HTTPClientResponse: Sendable, Hashable {
-    public var status: Int
-    public var headers: HTTPResponseHeaders
-    public var body: [UInt8]
+    public var response: HTTPResponse
     /// The last attempt's figures; `attempts` counts all of them.
     public var transfer: HTTPTransferStats
 }
@@ -17,12 +15,12 @@ extension HTTPClient {
     /// The completion, on `callbackQueue`, gets the response, 2xx or not, once no retry is
     /// left to make. Connection failures, connect timeouts, 429 and 5xx (not 501) are tried
     /// again by `retry` (its rules: `Retry-After` on 429 and 503, throttling backoff, full
-    /// jitter otherwise), all within `timeout` seconds. It fails when no response arrived
+    /// jitter otherwise), all within `timeout`. It fails when no response arrived
     /// (`HTTPClientError`, the last attempt's), when the URL is not usable, or when the
     /// response exceeds `maxResponseBytes`. `cancel()` on the handle stops it at any attempt.
     @discardableResult
     public func post(
-        url: String, headers: [HTTPHeader], body: [UInt8], timeout: Double, retry: RetryPolicy,
+        url: String, headers: HTTPFields, body: [UInt8], timeout: Duration, retry: RetryPolicy,
         maxResponseBytes: Int = 1 << 20, logger: Logger, callbackQueue: DispatchQueue,
         completion: @escaping @Sendable (Result<HTTPClientResponse, HTTPClientError>) -> Void
     ) -> PostHandle {
@@ -69,7 +67,7 @@ private final class PostExchange: @unchecked Sendable {
 
     var attempt = 0
     var attemptHandle: HTTPRequestHandle?
-    var head: HTTPResponseHead?
+    var head: HTTPResponse?
     var body: [UInt8] = []
     var tooLarge = false
 
@@ -115,14 +113,18 @@ private final class PostExchange: @unchecked Sendable {
         switch result {
         case .success(var stats):
             stats.attempts = attempt
-            outcome = head.map { .success(HTTPClientResponse(status: $0.status, headers: $0.headers, body: body, transfer: stats)) }
+            outcome = head.map { head in
+                var response = head
+                response.body = body
+                return .success(HTTPClientResponse(response: response, transfer: stats))
+            }
                 ?? .failure(.transport(code: 0, message: "no response head"))
         case .failure(let error):
             outcome = .failure(tooLarge ? .responseTooLarge(limit: limit) : error)
         }
-        let status: Int? = if case .success(let r) = outcome { r.status } else { nil }
+        let status: Int? = if case .success(let r) = outcome { r.response.status.code } else { nil }
         let retryable: Bool = switch outcome {
-        case .success(let r): r.status == 429 || (r.status >= 500 && r.status != 501)
+        case .success(let r): r.response.status.code == 429 || (r.response.status.code >= 500 && r.response.status.code != 501)
         case .failure(let e): e.isRetryable
         }
         if retryable, !handle.state.isCancelled {
@@ -135,7 +137,7 @@ private final class PostExchange: @unchecked Sendable {
                 logger.debug("http post retry", metadata: [
                     "attempt": "\(attempt + 1)", "delay_ms": "\(Int(delay * 1000))", "status": "\(status.map(String.init) ?? "none")",
                 ])
-                startAttempt(notBefore: HTTPClient.deadline(in: delay, from: now))
+                startAttempt(notBefore: HTTPClient.deadline(in: .seconds(delay), from: now))
                 return
             }
         }

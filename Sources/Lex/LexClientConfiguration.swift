@@ -1,14 +1,14 @@
 import Foundation
 import Logging
 
-/// How `LexClient` talks to Lex. Times are in seconds.
+/// How `LexClient` talks to Lex.
 public struct LexClientConfiguration: Sendable {
     /// Base URLs per API; `{region}` is replaced per request.
     public var endpoints: LexEndpoints = .aws
     /// The transport: connect timeout, CA bundle, connection limits, user agent.
     public var http = HTTPClient.Configuration()
     /// Deadline for a whole request, all attempts and waits included.
-    public var requestTimeout: Double = 20
+    public var requestTimeout: Duration = .seconds(20)
     /// When and how long to wait before sending a failed request again. Retries happen
     /// only for retryable errors (throttling, 5xx, connection failures, connect timeouts)
     /// and only while no part of the reply was handed on.
@@ -30,7 +30,7 @@ public struct LexClientConfiguration: Sendable {
     }
 
     /// Time allowed to open a connection (TCP + TLS), per attempt (`http.connectTimeout`).
-    public var connectTimeout: Double {
+    public var connectTimeout: Duration {
         get { http.connectTimeout }
         set { http.connectTimeout = newValue }
     }

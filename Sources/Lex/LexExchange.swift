@@ -38,7 +38,7 @@ final class LexExchange: @unchecked Sendable {
 
     // Per attempt.
     private var attemptHandle: HTTPRequestHandle?
-    private var head: HTTPResponseHead?
+    private var head: HTTPResponse?
     private var body = Body.read
     private var turn: LexTurn?
     private var collected: [UInt8] = []
@@ -89,11 +89,11 @@ final class LexExchange: @unchecked Sendable {
             onComplete: { [self] result in attemptCompleted(result) })
     }
 
-    private func receivedHead(_ head: HTTPResponseHead) {
+    private func receivedHead(_ head: HTTPResponse) {
         self.head = head
-        guard (200..<300).contains(head.status), Self.isPCM(head.headers["content-type"]) else { return }
+        guard (200..<300).contains(head.status.code), Self.isPCM(head.headers["content-type"]) else { return }
         do {
-            let turn = try LexTurn.parse(api: api, status: head.status, headers: head.headers)
+            let turn = try LexTurn.parse(api: api, status: head.status.code, headers: head.headers)
             self.turn = turn
             body = .audio
             responseStarted = true
@@ -146,7 +146,7 @@ final class LexExchange: @unchecked Sendable {
         }
         if case .failure(let error) = outcome, !responseStarted, !handle.isCancelled {
             let failure = RetryPolicy.Failure(
-                isRetryable: error.isRetryable, status: head?.status, errorCode: Self.errorCode(error),
+                isRetryable: error.isRetryable, status: head?.status.code, errorCode: Self.errorCode(error),
                 retryAfter: head?.headers["retry-after"])
             let now = DispatchTime.now()
             let remaining = Double(deadline.uptimeNanoseconds &- min(now.uptimeNanoseconds, deadline.uptimeNanoseconds)) / 1e9
@@ -158,7 +158,7 @@ final class LexExchange: @unchecked Sendable {
                 logger.debug("lex request retry", metadata: [
                     "request": "\(handle.id)", "attempt": "\(attempt + 1)", "delay_ms": "\(Int(delay * 1000))", "error": "\(error)",
                 ])
-                startAttempt(notBefore: HTTPClient.deadline(in: delay, from: now))
+                startAttempt(notBefore: HTTPClient.deadline(in: .seconds(delay), from: now))
                 return
             case .giveUp(let reason):
                 logger.debug("lex request failed", metadata: [
@@ -175,8 +175,8 @@ final class LexExchange: @unchecked Sendable {
         guard let head else {
             return .failure(.unexpectedResponse(status: 0, contentType: nil, reason: "no response head"))
         }
-        guard (200..<300).contains(head.status) else {
-            var error = LexError.fromResponse(status: head.status, headers: head.headers, body: collected)
+        guard (200..<300).contains(head.status.code) else {
+            var error = LexError.fromResponse(status: head.status.code, headers: head.headers, body: collected)
             if case .service(let status, let type, let message) = error {
                 error = .service(status: status, type: type, message: Self.redact(message, secrets))
             }
@@ -192,11 +192,11 @@ final class LexExchange: @unchecked Sendable {
         let contentType = head.headers["content-type"]
         guard collected.isEmpty && discardedBytes == 0 else {
             return .failure(.unexpectedResponse(
-                status: head.status, contentType: contentType,
+                status: head.status.code, contentType: contentType,
                 reason: "body of \(collected.count + discardedBytes) bytes is not audio/pcm"))
         }
         do {
-            var turn = try LexTurn.parse(api: api, status: head.status, headers: head.headers)
+            var turn = try LexTurn.parse(api: api, status: head.status.code, headers: head.headers)
             turn.transfer = stats
             if !handle.isCancelled { onResponseStart(turn) }
             return .success(turn)
@@ -206,16 +206,16 @@ final class LexExchange: @unchecked Sendable {
     }
 
     private func lexError(_ error: HTTPClientError) -> LexError {
-        let timeout = configuration.requestTimeout
+        let timeout = configuration.requestTimeout.seconds
         switch error {
         case .invalidURL(let why): return .invalidRequest(why)
-        case .connectTimeout(let origin, let seconds): return .timeout("connect to \(origin) within \(seconds) s")
+        case .connectTimeout(let origin, let after): return .timeout("connect to \(origin) within \(after.seconds) s")
         case .deadlinePassed(let beforeSending):
             return .timeout(beforeSending ? "request deadline of \(timeout) s passed before sending"
                 : "no complete reply within the \(timeout) s deadline")
         case .transport(let code, let message): return .connection(code: code, message: message)
         case .responseTooLarge(let limit):
-            return .unexpectedResponse(status: head?.status ?? 0, contentType: head?.headers["content-type"],
+            return .unexpectedResponse(status: head?.status.code ?? 0, contentType: head?.headers["content-type"],
                                        reason: "response larger than \(limit) bytes")
         case .cancelled: return .cancelled
         case .shutdown: return .shutdown

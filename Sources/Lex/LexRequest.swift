@@ -62,12 +62,10 @@ public struct LexEndpoints: Sendable, Hashable {
 public struct HTTPRequestMessage: Sendable, Hashable {
     public var method: String
     public var url: String
-    public var headers: [HTTPHeader]
+    public var headers: HTTPFields
     public var body: [UInt8]
 
-    public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveEquals(name) }?.value
-    }
+    public func header(_ name: String) -> String? { headers[name] }
 }
 
 /// One turn sent to Lex: target bot and session, region, input, attributes.
@@ -112,14 +110,14 @@ public struct LexRequest: Sendable, Hashable {
         }
         let template: String
         let path: String
-        var headers: [HTTPHeader] = []
+        var headers: HTTPFields = []
         switch target {
         case .v2(let botId, let aliasId, let localeId, let sessionId):
             template = endpoints.v2
             path = "/bots/\(URIEncoding.encode(botId))/botAliases/\(URIEncoding.encode(aliasId))"
                 + "/botLocales/\(URIEncoding.encode(localeId))/sessions/\(URIEncoding.encode(sessionId))/utterance"
-            headers.append(HTTPHeader("Content-Type", contentType))
-            headers.append(HTTPHeader("Response-Content-Type", "audio/pcm"))
+            headers.append(HTTPField("Content-Type", contentType))
+            headers.append(HTTPField("Response-Content-Type", "audio/pcm"))
             if let state = sessionStateJSON {
                 guard sessionAttributes.isEmpty else {
                     throw .invalidRequest("set session attributes inside sessionStateJSON, not both")
@@ -127,31 +125,31 @@ public struct LexRequest: Sendable, Hashable {
                 guard (try? HeaderCoding.parseJSON(state)) is [String: Any] else {
                     throw .invalidRequest("sessionStateJSON is not a JSON object")
                 }
-                headers.append(HTTPHeader("x-amz-lex-session-state", HeaderCoding.gzipBase64(state)))
+                headers.append(HTTPField("x-amz-lex-session-state", HeaderCoding.gzipBase64(state)))
             } else if !sessionAttributes.isEmpty {
                 let state = "{\"sessionAttributes\":" + HeaderCoding.compactJSON(sessionAttributes) + "}"
-                headers.append(HTTPHeader("x-amz-lex-session-state", HeaderCoding.gzipBase64(state)))
+                headers.append(HTTPField("x-amz-lex-session-state", HeaderCoding.gzipBase64(state)))
             }
             if !requestAttributes.isEmpty {
-                headers.append(HTTPHeader("x-amz-lex-request-attributes",
+                headers.append(HTTPField("x-amz-lex-request-attributes",
                                           HeaderCoding.gzipBase64(HeaderCoding.compactJSON(requestAttributes))))
             }
         case .v1(let bot, let alias, let user):
             template = endpoints.v1
             path = "/bot/\(URIEncoding.encode(bot))/alias/\(URIEncoding.encode(alias))/user/\(URIEncoding.encode(user))/content"
-            headers.append(HTTPHeader("Content-Type", contentType))
-            headers.append(HTTPHeader("Accept", "audio/pcm"))
+            headers.append(HTTPField("Content-Type", contentType))
+            headers.append(HTTPField("Accept", "audio/pcm"))
             if !sessionAttributes.isEmpty {
-                headers.append(HTTPHeader("x-amz-lex-session-attributes",
+                headers.append(HTTPField("x-amz-lex-session-attributes",
                                           HeaderCoding.base64(Array(HeaderCoding.compactJSON(sessionAttributes).utf8))))
             }
             if !requestAttributes.isEmpty {
-                headers.append(HTTPHeader("x-amz-lex-request-attributes",
+                headers.append(HTTPField("x-amz-lex-request-attributes",
                                           HeaderCoding.base64(Array(HeaderCoding.compactJSON(requestAttributes).utf8))))
             }
         }
         let base = try BaseURL(template.replacingEvery("{region}", with: region))
-        headers.insert(HTTPHeader("Host", base.hostHeader), at: 0)
+        headers.insert(HTTPField("Host", base.hostHeader), at: 0)
         return HTTPRequestMessage(method: "POST", url: base.origin + base.pathPrefix + path,
                                   headers: headers, body: input.body)
     }

@@ -58,7 +58,7 @@ public struct LexTurn: Sendable, Hashable {
     public var audio: [UInt8] = []
     /// Audio bytes received in total.
     public var audioByteCount: Int = 0
-    public var transfer = LexTransferStats()
+    public var transfer = HTTPTransferStats()
 
     public init(api: LexAPI) {
         self.api = api
@@ -70,30 +70,10 @@ public struct LexTurn: Sendable, Hashable {
     }
 }
 
-/// Response headers by lower-cased name, all values kept in order.
-public struct HTTPResponseHeaders: Sendable, Hashable {
-    public private(set) var fields: [String: [String]] = [:]
-
-    public init() {}
-
-    public init(_ pairs: [(String, String)]) {
-        for (n, v) in pairs { add(n, v) }
-    }
-
-    public mutating func add(_ name: String, _ value: String) {
-        fields[name.lowercased(), default: []].append(value)
-    }
-
-    /// The first value of `name` (any case).
-    public subscript(_ name: String) -> String? {
-        fields[name.lowercased()]?.first
-    }
-}
-
 extension LexTurn {
     /// Maps 2xx response headers to a turn (no audio yet). Throws
     /// `.unexpectedResponse` when a metadata header does not decode.
-    public static func parse(api: LexAPI, status: Int, headers: HTTPResponseHeaders) throws(LexError) -> LexTurn {
+    public static func parse(api: LexAPI, status: Int, headers: HTTPFields) throws(LexError) -> LexTurn {
         var turn = LexTurn(api: api)
         turn.statusCode = status
         turn.contentType = headers["content-type"]
@@ -124,7 +104,7 @@ extension LexTurn {
         }
     }
 
-    private static func parseV1(_ headers: HTTPResponseHeaders, into turn: inout LexTurn) throws(HeaderFailure) {
+    private static func parseV1(_ headers: HTTPFields, into turn: inout LexTurn) throws(HeaderFailure) {
         turn.intentName = headers["x-amz-lex-intent-name"]
         turn.dialogState = headers["x-amz-lex-dialog-state"]
         turn.slotToElicit = headers["x-amz-lex-slot-to-elicit"]
@@ -168,7 +148,7 @@ extension LexTurn {
         }
     }
 
-    private static func parseV2(_ headers: HTTPResponseHeaders, into turn: inout LexTurn) throws(HeaderFailure) {
+    private static func parseV2(_ headers: HTTPFields, into turn: inout LexTurn) throws(HeaderFailure) {
         turn.inputMode = headers["x-amz-lex-input-mode"]
         func json(_ name: String) throws(HeaderFailure) -> Any? {
             guard let value = headers[name] else { return nil }
@@ -244,7 +224,7 @@ extension LexError {
     /// (up to the first `:`), else `__type`/`code` in the JSON body (after the
     /// last `#`), else the status; the message from the body's `message`
     /// (any case), else the body's first 200 characters.
-    public static func fromResponse(status: Int, headers: HTTPResponseHeaders, body: [UInt8]) -> LexError {
+    public static func fromResponse(status: Int, headers: HTTPFields, body: [UInt8]) -> LexError {
         var type = headers["x-amzn-errortype"].map { String($0.prefix { $0 != ":" }) }
         var message: String?
         let text = String(decoding: body.prefix(64 * 1024), as: UTF8.self)

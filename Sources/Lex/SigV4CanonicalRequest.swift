@@ -40,14 +40,14 @@ extension SigV4Signer {
 
     /// Lower-cased names, sorted; values trimmed with inner whitespace runs
     /// collapsed to one space; repeated headers joined with `,` in order.
-    func canonicalHeaders(_ headers: [HTTPHeader]) -> (text: String, signed: String) {
+    func canonicalHeaders(_ headers: HTTPFields) -> (text: String, signed: String) {
         var text = [UInt8](), signed = [UInt8]()
         Self.appendCanonicalHeaders(headers, text: &text, signed: &signed)
         return (String(decoding: text, as: UTF8.self), String(decoding: signed, as: UTF8.self))
     }
 
     /// Appends `name:value\n` lines to `text` and `name;name` to `signed`.
-    static func appendCanonicalHeaders(_ headers: [HTTPHeader], text: inout [UInt8], signed: inout [UInt8]) {
+    static func appendCanonicalHeaders(_ headers: HTTPFields, text: inout [UInt8], signed: inout [UInt8]) {
         var entries: [(name: [UInt8], value: [UInt8], order: Int)] = []
         entries.reserveCapacity(headers.count)
         for (i, h) in headers.enumerated() {

@@ -76,7 +76,7 @@ public struct SigV4Signer: Sendable {
         let (canonical, signedHeaders) = canonicalRequestAndSignedHeaders(request, payloadHash: payload.hexHash)
         let sts = stringToSign(canonicalRequest: canonical, date: date)
         let sig = signature(stringToSign: sts, date: date)
-        request.headers.append(HTTPHeader("Authorization", authorization(signedHeaders: signedHeaders, signature: sig, date: date)))
+        request.headers.append(HTTPField("Authorization", authorization(signedHeaders: signedHeaders, signature: sig, date: date)))
         return request
     }
 

@@ -58,7 +58,7 @@ public final class LexStandIn: @unchecked Sendable {
         /// As on the wire (percent-encoded).
         public var path: String
         public var query: String
-        public var headers: [HTTPHeader]
+        public var headers: HTTPFields
         public var bodyLength: Int
         public var chunkedBody: Bool
         /// Text input (and webhook bodies), nil for audio.

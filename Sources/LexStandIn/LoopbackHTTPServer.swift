@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CoreTypes
 import Foundation
 
 /// POLLRDHUP (Linux: the peer closed its end); Glibc hides it behind _GNU_SOURCE.
@@ -18,18 +19,14 @@ struct ReceivedHTTPRequest {
     /// Path exactly as on the wire (percent-encoded), without the query.
     var path: String
     var query: String
-    var headers: [(name: String, value: String)]
+    var headers: HTTPFields
     var body: [UInt8]
     var chunked: Bool
 
-    func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
-    }
+    func header(_ name: String) -> String? { headers[name] }
 
     /// All values of `name`, in order.
-    func headerValues(_ name: String) -> [String] {
-        headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
-    }
+    func headerValues(_ name: String) -> [String] { headers.values(name) }
 }
 
 /// A blocking-socket HTTP/1.1 server on 127.0.0.1 with one thread per
@@ -67,6 +64,21 @@ final class LoopbackHTTPServer: @unchecked Sendable {
 
         @discardableResult
         func write(_ text: String) -> Bool { write(Array(text.utf8)) }
+
+        /// Writes `response` whole, `Content-Length` added last; false when the peer is gone.
+        @discardableResult
+        func write(_ response: HTTPResponse) -> Bool {
+            var headers = response.headers
+            headers.append(name: "Content-Length", value: "\(response.body.count)")
+            return write(Array(Self.head(response.status, headers).utf8) + response.body)
+        }
+
+        /// The status line and `headers` (the caller says how the body is framed).
+        static func head(_ status: HTTPStatus, _ headers: HTTPFields) -> String {
+            var text = "HTTP/1.1 \(status.code) \(status.phrase)\r\n"
+            for field in headers { text += "\(field.name): \(field.value)\r\n" }
+            return text + "\r\n"
+        }
 
         /// Waits `milliseconds` unless the peer hangs up first. Returns false
         /// when the peer closed the connection.
@@ -182,8 +194,9 @@ final class LoopbackHTTPServer: @unchecked Sendable {
             case .closed:
                 break serving
             case .bad(let status, let why):
-                connection.write("HTTP/1.1 \(status) Bad Request\r\nContent-Type: text/plain\r\n"
-                    + "Content-Length: \(why.utf8.count)\r\nConnection: close\r\n\r\n\(why)")
+                connection.write(HTTPResponse(status: HTTPStatus(code: status, phrase: "Bad Request"),
+                                              headers: [HTTPField("Content-Type", "text/plain"), HTTPField("Connection", "close")],
+                                              body: Array(why.utf8)))
                 break serving
             }
         }
@@ -254,12 +267,12 @@ final class LoopbackHTTPServer: @unchecked Sendable {
             if requestLine.isEmpty { return next(continueWriter: continueWriter) }
             let parts = requestLine.split(separator: " ")
             guard parts.count == 3, parts[2].hasPrefix("HTTP/1.") else { return .bad(400, "bad request line") }
-            var headers: [(name: String, value: String)] = []
+            var headers = HTTPFields()
             while true {
                 guard let l = line() else { return .closed }
                 if l.isEmpty { break }
                 guard let colon = l.firstIndex(of: ":") else { return .bad(400, "bad header line") }
-                headers.append((String(l[..<colon]), l[l.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                headers.append(name: String(l[..<colon]), value: l[l.index(after: colon)...].trimmingCharacters(in: .whitespaces))
                 if headers.count > 200 { return .bad(431, "too many headers") }
             }
             let target = parts[1]

@@ -12,7 +12,7 @@ extension LexStandIn {
         var record = RecordedRequest(
             sequence: 0, connection: connection.number, requestOnConnection: connection.requestsServed,
             method: request.method, path: request.path, query: request.query,
-            headers: request.headers.map { HTTPHeader($0.name, $0.value) }, bodyLength: request.body.count,
+            headers: request.headers, bodyLength: request.body.count,
             chunkedBody: request.chunked, inputText: nil, api: nil, isWebhook: false, target: nil,
             contentType: request.header("content-type"), signature: .missing, sessionAttributes: [:],
             requestAttributes: [:], sessionStateJSON: nil, replyStatus: 0)
@@ -30,7 +30,7 @@ extension LexStandIn {
             }
             record.replyStatus = 200
             append(record)
-            return connection.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+            return connection.write(HTTPResponse.json(.ok, "{}"))
         }
         guard case .lex(let api, let target) = route else {
             return reject(record, connection, status: 404, type: "UnknownOperationException",
@@ -79,8 +79,10 @@ extension LexStandIn {
                               message: "Audio must be 16-bit PCM of at most 15 seconds")
             }
         }
-        if let failure = decodeAttributes(request, api: api, into: &record) {
-            return reject(record, connection, status: 400, type: "BadRequestException", message: failure)
+        do {
+            try decodeAttributes(request, api: api, into: &record)
+        } catch {
+            return reject(record, connection, status: 400, type: "BadRequestException", message: error.description)
         }
         return reply(request, record, api: api, connection)
     }
@@ -96,20 +98,33 @@ extension LexStandIn {
         value.lowercased().filter { !$0.isWhitespace }
     }
 
-    func decodeAttributes(_ request: ReceivedHTTPRequest, api: LexAPI, into record: inout RecordedRequest) -> String? {
+    /// A session or attribute header Lex would refuse with 400; `description` is Lex's message.
+    enum AttributeHeaderError: Error, CustomStringConvertible {
+        case notGzipBase64JSON(header: String)
+        case notBase64JSON(header: String)
+
+        var description: String {
+            switch self {
+            case .notGzipBase64JSON(let name): return "\(name) must be gzip+base64 JSON"
+            case .notBase64JSON(let name): return "\(name) must be base64 JSON"
+            }
+        }
+    }
+
+    func decodeAttributes(_ request: ReceivedHTTPRequest, api: LexAPI, into record: inout RecordedRequest) throws(AttributeHeaderError) {
         switch api {
         case .v2:
             if let value = request.header("x-amz-lex-session-state") {
                 guard let json = LexHeaderEncoding.gunzipBase64(value),
                     LexHeaderEncoding.stringMap(fromJSON: json) != nil
-                else { return "x-amz-lex-session-state must be gzip+base64 JSON" }
+                else { throw .notGzipBase64JSON(header: "x-amz-lex-session-state") }
                 record.sessionStateJSON = json
                 record.sessionAttributes = LexHeaderEncoding.stringMap(fromJSON: json, key: "sessionAttributes") ?? [:]
             }
             if let value = request.header("x-amz-lex-request-attributes") {
                 guard let json = LexHeaderEncoding.gunzipBase64(value),
                     let attributes = LexHeaderEncoding.stringMap(fromJSON: json)
-                else { return "x-amz-lex-request-attributes must be gzip+base64 JSON" }
+                else { throw .notGzipBase64JSON(header: "x-amz-lex-request-attributes") }
                 record.requestAttributes = attributes
             }
         case .v1:
@@ -117,11 +132,10 @@ extension LexStandIn {
                 guard let value = request.header(name) else { continue }
                 guard let json = LexHeaderEncoding.unbase64(value),
                     let map = LexHeaderEncoding.stringMap(fromJSON: json)
-                else { return "\(name) must be base64 JSON" }
+                else { throw .notBase64JSON(header: name) }
                 if v1 { record.sessionAttributes = map } else { record.requestAttributes = map }
             }
         }
-        return nil
     }
 
     func nextReply(forText text: String?) -> Reply {
@@ -151,13 +165,14 @@ extension LexStandIn {
     func writeError(_ connection: LoopbackHTTPServer.Connection, status: Int, type: String, message: String,
                     retryAfter: String? = nil) -> Bool {
         let body = "{\"message\":" + LexHeaderEncoding.jsonString(message) + "}"
-        let head = "HTTP/1.1 \(status) \(Self.reason(status))\r\n"
-            + "x-amzn-RequestId: \(UUID().uuidString.lowercased())\r\n"
-            + "x-amzn-ErrorType: \(type):http://internal.amazon.com/coral/com.amazonaws.deepsense.runtime/\r\n"
-            + (retryAfter.map { "Retry-After: \($0)\r\n" } ?? "")
-            + "Date: \(Self.httpDate(configuration.now()))\r\n"
-            + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
-        return connection.write(head + body)
+        var headers: HTTPFields = [
+            HTTPField("x-amzn-RequestId", UUID().uuidString.lowercased()),
+            HTTPField("x-amzn-ErrorType", "\(type):http://internal.amazon.com/coral/com.amazonaws.deepsense.runtime/"),
+        ]
+        if let retryAfter { headers.append(name: "Retry-After", value: retryAfter) }
+        headers.append(name: "Date", value: Self.httpDate(configuration.now()))
+        headers.append(name: "Content-Type", value: "application/json")
+        return connection.write(HTTPResponse(status: HTTPStatus(code: status, phrase: Self.reason(status)), headers: headers, body: Array(body.utf8)))
     }
 
     func reply(_ request: ReceivedHTTPRequest, _ recordIn: RecordedRequest, api: LexAPI,
@@ -204,24 +219,22 @@ extension LexStandIn {
         case .closeWithoutReply?:
             return false
         case .nonAudio(let contentType, let body)?:
-            return connection.write("HTTP/1.1 200 OK\r\nx-amzn-RequestId: \(UUID().uuidString.lowercased())\r\n"
-                + "Content-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            return connection.write(HTTPResponse(status: .ok, headers: [
+                HTTPField("x-amzn-RequestId", UUID().uuidString.lowercased()), HTTPField("Content-Type", contentType),
+            ], body: Array(body.utf8)))
         case .truncated, nil:
             break
         }
         let audio = reply.audioBytes()
-        var head = "HTTP/1.1 200 OK\r\n"
-        for (name, value) in metadataHeaders(reply, record: record, api: api) {
-            head += "\(name): \(value)\r\n"
-        }
+        var headers = HTTPFields(metadataHeaders(reply, record: record, api: api))
         if case .truncated(let after)? = reply.failure {
-            head += "Content-Length: \(audio.count)\r\n\r\n"
-            guard connection.write(head) else { return false }
+            headers.append(name: "Content-Length", value: "\(audio.count)")
+            guard connection.write(LoopbackHTTPServer.Connection.head(.ok, headers)) else { return false }
             connection.write(Array(audio.prefix(after)))
             return false
         }
-        head += "Transfer-Encoding: chunked\r\n\r\n"
-        guard connection.write(head) else {
+        headers.append(name: "Transfer-Encoding", value: "chunked")
+        guard connection.write(LoopbackHTTPServer.Connection.head(.ok, headers)) else {
             changed { disconnects += 1 }
             return false
         }

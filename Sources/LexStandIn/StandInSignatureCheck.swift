@@ -45,7 +45,7 @@ extension LexStandIn {
                 return .invalid("The provided 'x-amz-content-sha256' header does not match what was computed.")
             }
         }
-        let headers = request.headers.filter { signed.contains($0.name.lowercased()) }.map { HTTPHeader($0.name, $0.value) }
+        let headers = HTTPFields(request.headers.filter { signed.contains($0.name.lowercased()) })
         for name in signed where !headers.contains(where: { $0.name.lowercased() == name }) {
             return .invalid("signed header \(name) is not in the request")
         }

@@ -59,7 +59,7 @@ public struct HTTPRequestParser: Sendable {
     private var method = ""
     private var target = ""
     private var version = (1, 1)
-    private var headers = HTTPHeaders()
+    private var headers = HTTPFields()
     private var done = false
 
     public init(limits: HTTPLimits = .default) { self.limits = limits }
@@ -154,7 +154,7 @@ public struct HTTPRequestParser: Sendable {
             throw .malformedHeaderField("control character in value")
         }
         guard headers.count < limits.headerCount else { throw .tooManyHeaderFields(limit: limits.headerCount) }
-        headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+        headers.append(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
     }
 
     private static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }

@@ -20,11 +20,11 @@ public enum WebSocketHandshake {
     /// Validates an upgrade request. On success returns the `Sec-WebSocket-Accept` value;
     /// otherwise the refusal to send (400 or 426), with a reason.
     public static func validate(_ request: HTTPRequest) -> Outcome {
-        func refuse(_ status: HTTPStatus, _ why: String, _ headers: [(String, String)] = []) -> Outcome {
+        func refuse(_ status: HTTPStatus, _ why: String, _ headers: HTTPFields = []) -> Outcome {
             .refuse(.text(status, why + "\n", headers: headers))
         }
         guard request.method == "GET" else {
-            return refuse(.methodNotAllowed, "WebSocket upgrade requires GET", [("Allow", "GET")])
+            return refuse(.methodNotAllowed, "WebSocket upgrade requires GET", [HTTPField("Allow", "GET")])
         }
         guard request.isHTTP11OrLater else { return refuse(.badRequest, "WebSocket upgrade requires HTTP/1.1") }
         guard request.headers["Host"] != nil else { return refuse(.badRequest, "missing Host header") }
@@ -33,7 +33,7 @@ public enum WebSocketHandshake {
         }
         let versions = request.headers.values("Sec-WebSocket-Version")
         guard versions.count == 1, versions[0].trimmingHTTPWhitespace() == "13" else {
-            return refuse(.upgradeRequired, "only WebSocket version 13 is supported", [("Sec-WebSocket-Version", "13")])
+            return refuse(.upgradeRequired, "only WebSocket version 13 is supported", [HTTPField("Sec-WebSocket-Version", "13")])
         }
         let keys = request.headers.values("Sec-WebSocket-Key")
         guard keys.count == 1 else { return refuse(.badRequest, "missing or repeated Sec-WebSocket-Key") }
@@ -55,7 +55,7 @@ public enum WebSocketHandshake {
     /// The `101 Switching Protocols` response.
     public static func switchingProtocols(accept: String) -> HTTPResponse {
         HTTPResponse(status: .switchingProtocols, headers: [
-            ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", accept),
+            HTTPField("Upgrade", "websocket"), HTTPField("Connection", "Upgrade"), HTTPField("Sec-WebSocket-Accept", accept),
         ])
     }
 }

@@ -23,12 +23,12 @@ struct HTTPPhase {
         /// No complete request head before the handshake timeout.
         case handshakeTimeout
 
-        var violation: String {
+        var violation: WebSocketServerViolation {
             switch self {
-            case .badRequest(let e): return "http_\(e.status.code)"
-            case .requestBody: return "http_413"
-            case .badUpgrade(let status, _): return "http_\(status.code)"
-            case .handshakeTimeout: return "handshake_timeout"
+            case .badRequest(let e): return .httpStatus(e.status.code)
+            case .requestBody: return .httpStatus(HTTPStatus.payloadTooLarge.code)
+            case .badUpgrade(let status, _): return .httpStatus(status.code)
+            case .handshakeTimeout: return .handshakeTimeout
             }
         }
     }

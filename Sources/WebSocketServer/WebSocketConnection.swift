@@ -79,7 +79,7 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     func start() {
         eventLoop.assertOnLoop()
-        deadline = Self.now() + UInt64(server.configuration.handshakeTimeout * 1e9)
+        deadline = Self.now() + UInt64(server.configuration.handshakeTimeout.wholeNanoseconds)
         guard eventLoop.add(self, fd: fd) else {
             let e = errno
             logger.warning("epoll_ctl failed; connection dropped", metadata: ["errno": "\(e)"])
@@ -111,7 +111,7 @@ public final class WebSocketConnection: @unchecked Sendable {
             server.counters.withLock { $0.closesSent[code.rawValue, default: 0] += 1 }
             logger.debug("closing", metadata: ["code": "\(code.rawValue)", "reason": "\(reason)"])
             payload.withUnsafeBytes { writeFrame(.close, $0) }
-            deadline = Self.now() + UInt64(server.configuration.closeTimeout * 1e9)
+            deadline = Self.now() + UInt64(server.configuration.closeTimeout.wholeNanoseconds)
             notifyClosed(code: code, reason: reason, byPeer: false)
         case .http:
             closeSocket()
@@ -197,9 +197,9 @@ public final class WebSocketConnection: @unchecked Sendable {
             case .closeCompleted:
                 finish()
             case .fail(let violation):
-                server.countViolation("ws_\(violation.code.rawValue)")
+                server.countViolation(.protocolViolation(violation.code), peer: remoteAddress)
                 server.counters.withLock { $0.closesSent[violation.code.rawValue, default: 0] += 1 }
-                logger.info("protocol violation", metadata: ["code": "\(violation.code.rawValue)", "reason": "\(violation.reason)"])
+                logger.debug("protocol violation", metadata: ["code": "\(violation.code.rawValue)", "reason": "\(violation.reason)"])
                 FrameEncoder.closePayload(code: violation.code, reason: violation.reason).withUnsafeBytes { writeFrame(.close, $0) }
                 notifyClosed(code: violation.code, reason: violation.reason, byPeer: false)
                 finish()
@@ -214,14 +214,14 @@ public final class WebSocketConnection: @unchecked Sendable {
         case .needMoreBytes:
             return
         case .refuse(let response, let refusal):
-            server.countViolation(refusal.violation)
+            server.countViolation(refusal.violation, peer: remoteAddress)
             switch refusal {
             case .badRequest(let error):
-                logger.info("bad request", metadata: ["status": "\(error.status.code)", "reason": "\(error.reason)", "peer": "\(remoteAddress)"])
+                logger.debug("bad request", metadata: ["status": "\(error.status.code)", "reason": "\(error.reason)", "peer": "\(remoteAddress)"])
             case .badUpgrade(let status, let path):
-                logger.info("upgrade refused", metadata: ["status": "\(status.code)", "path": "\(path)", "peer": "\(remoteAddress)"])
+                logger.debug("upgrade refused", metadata: ["status": "\(status.code)", "path": "\(path)", "peer": "\(remoteAddress)"])
             case .handshakeTimeout:
-                logger.info("handshake timeout", metadata: ["peer": "\(remoteAddress)"])
+                logger.debug("handshake timeout", metadata: ["peer": "\(remoteAddress)"])
             case .requestBody:
                 break
             }
@@ -233,7 +233,7 @@ public final class WebSocketConnection: @unchecked Sendable {
         case .upgrade(let request, let accept, let leftover):
             switch server.routeUpgrade(request, connection: self) {
             case .respond(let response):
-                logger.info("upgrade refused", metadata: ["status": "\(response.status.code)", "path": "\(request.path)", "peer": "\(remoteAddress)"])
+                logger.debug("upgrade refused", metadata: ["status": "\(response.status.code)", "path": "\(request.path)", "peer": "\(remoteAddress)"])
                 respondAndClose(response)
             case .upgrade(let h):
                 self.request = request
@@ -287,8 +287,8 @@ public final class WebSocketConnection: @unchecked Sendable {
         case .startWatchingWritable:
             eventLoop.watchWritable(fd: fd, id: id, true)
         case .overflow:
-            server.countViolation("output_queue_overflow")
-            logger.warning("output queue over its cap; peer not reading", metadata: ["queued": "\(output.queuedBytes)"])
+            server.countViolation(.outputQueueOverflow, peer: remoteAddress)
+            logger.debug("output queue over its cap; peer not reading", metadata: ["queued": "\(output.queuedBytes)"])
             notifyClosed(code: .abnormal, reason: "output queue overflow", byPeer: false)
             closeSocket()
         }
@@ -328,7 +328,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     private func finish() {
         if case .closed = phase { return }
         phase = .finishing
-        deadline = Self.now() + UInt64(server.configuration.closeTimeout * 1e9)
+        deadline = Self.now() + UInt64(server.configuration.closeTimeout.wholeNanoseconds)
         if output.isEmpty { shutdownWrite() } else { shutdownAfterFlush = true }
     }
 

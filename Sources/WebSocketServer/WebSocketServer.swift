@@ -21,14 +21,16 @@ public protocol WebSocketServerDelegate: AnyObject, Sendable {
     func route(upgrade request: HTTPRequest, connection: WebSocketConnection) -> WebSocketRoute
     /// A plain HTTP request other than the built-in `/ping` and `/health`; `nil` means 404.
     func respond(to request: HTTPRequest, connection: WebSocketConnection) -> HTTPResponse?
-    /// Something refused or cut off (the kinds of `WebSocketServerCounters.violations`), for metrics.
-    /// Called on whatever queue saw it; must be cheap and thread-safe.
-    func serverCounted(_ kind: String)
+    /// Something refused or cut off (the kinds of `WebSocketServerCounters.violations`), for
+    /// metrics and the operator's log line (the server itself logs it at debug); `peer` is the
+    /// connection's address when there is one. Called on whatever queue saw it; must be cheap
+    /// and thread-safe.
+    func serverCounted(_ violation: WebSocketServerViolation, peer: String?)
 }
 
 extension WebSocketServerDelegate {
     public func respond(to request: HTTPRequest, connection: WebSocketConnection) -> HTTPResponse? { nil }
-    public func serverCounted(_ kind: String) {}
+    public func serverCounted(_ violation: WebSocketServerViolation, peer: String?) {}
 }
 
 /// Counters of what the server refused or cut off, for metrics.
@@ -38,8 +40,8 @@ public struct WebSocketServerCounters: Sendable {
     public var webSocketsOpened = 0
     public var httpResponses: [Int: Int] = [:]
     public var closesSent: [UInt16: Int] = [:]
-    /// Bad input by kind: `http_400`, `ws_1002`, `handshake_timeout`, `output_queue_overflow`, ...
-    public var violations: [String: Int] = [:]
+    /// Bad input and limits hit, by kind.
+    public var violations: [WebSocketServerViolation: Int] = [:]
 }
 
 /// A hand-rolled HTTP/1.1 + RFC 6455 WebSocket server: one listener per bound address (a
@@ -108,7 +110,7 @@ public final class WebSocketServer: @unchecked Sendable {
                 source.resume()
             }
         }
-        logger.info("listening", metadata: ["addresses": "\(addresses.joined(separator: ", "))", "loops": "\(loops.count)"])
+        logger.debug("listening", metadata: ["addresses": "\(addresses.joined(separator: ", "))", "loops": "\(loops.count)"])
     }
 
     private func bindListener(_ addr: sockaddr_storage) throws -> Int32 {
@@ -171,7 +173,7 @@ public final class WebSocketServer: @unchecked Sendable {
             }
             if socketCount.load(ordering: .relaxed) >= configuration.maxSockets {
                 counters.withLock { $0.acceptRefused += 1 }
-                countViolation("too_many_sockets")
+                countViolation(.tooManySockets, peer: nil)
                 _ = Glibc.close(fd)
                 continue
             }
@@ -197,19 +199,19 @@ public final class WebSocketServer: @unchecked Sendable {
 
     // MARK: - Called by connections (on their loop)
 
-    func countViolation(_ kind: String) {
-        counters.withLock { $0.violations[kind, default: 0] += 1 }
-        delegate.serverCounted(kind)
+    func countViolation(_ violation: WebSocketServerViolation, peer: String?) {
+        counters.withLock { $0.violations[violation, default: 0] += 1 }
+        delegate.serverCounted(violation, peer: peer)
     }
 
     func routeUpgrade(_ request: HTTPRequest, connection: WebSocketConnection) -> WebSocketRoute {
         if isDraining {
-            countViolation("upgrade_while_draining")
-            return .respond(.text(.serviceUnavailable, "server is shutting down\n", headers: [("Retry-After", "5")]))
+            countViolation(.upgradeWhileDraining, peer: connection.remoteAddress)
+            return .respond(.text(.serviceUnavailable, "server is shutting down\n", headers: [HTTPField("Retry-After", "5")]))
         }
         if webSocketCount.load(ordering: .relaxed) >= configuration.maxWebSocketConnections {
-            countViolation("server_full")
-            return .respond(.text(.serviceUnavailable, "server is at its connection limit\n", headers: [("Retry-After", "5")]))
+            countViolation(.serverFull, peer: connection.remoteAddress)
+            return .respond(.text(.serviceUnavailable, "server is at its connection limit\n", headers: [HTTPField("Retry-After", "5")]))
         }
         return delegate.route(upgrade: request, connection: connection)
     }
@@ -218,7 +220,7 @@ public final class WebSocketServer: @unchecked Sendable {
         let path = request.path
         let builtIn = path == "/ping" || path == "/health"
         if request.method != "GET" && request.method != "HEAD" {
-            return .text(.methodNotAllowed, "method \(request.method) not allowed\n", headers: [("Allow", "GET, HEAD")])
+            return .text(.methodNotAllowed, "method \(request.method) not allowed\n", headers: [HTTPField("Allow", "GET, HEAD")])
         }
         if path == "/ping" { return .text(.ok, "ok") }
         if path == "/health" { return healthResponse() }
@@ -253,9 +255,9 @@ public final class WebSocketServer: @unchecked Sendable {
         guard !draining.exchange(true, ordering: .relaxed) else { return }
         if configuration.reusePort {
             closeListeners()
-            logger.info("draining: listener closed (reuse_port: other processes on the port take new calls)")
+            logger.debug("draining: listener closed (reuse_port: other processes on the port take new calls)")
         } else {
-            logger.info("draining: new calls are refused with 503")
+            logger.debug("draining: new calls are refused with 503")
         }
     }
 
@@ -268,12 +270,12 @@ public final class WebSocketServer: @unchecked Sendable {
         }
     }
 
-    /// Stops: no new calls (503), then waits up to `drainTimeout` seconds for WebSocket
+    /// Stops: no new calls (503), then waits up to `drainTimeout` for WebSocket
     /// connections to end by themselves, then stops listening, closes the rest with 1001 and
     /// waits up to the close timeout for them. `completion` runs when every socket is closed.
-    public func stop(drainTimeout: Double = 0, completion: @escaping @Sendable () -> Void) {
+    public func stop(drainTimeout: Duration = .zero, completion: @escaping @Sendable () -> Void) {
         beginDraining()
-        let drainDeadline = DispatchTime.now() + drainTimeout
+        let drainDeadline = DispatchTime.now() + drainTimeout.seconds
         waitUntil({ [weak self] in (self?.openWebSockets ?? 0) == 0 }, deadline: drainDeadline) { [weak self] in
             guard let self else { return completion() }
             self.closeListeners()
@@ -284,7 +286,7 @@ public final class WebSocketServer: @unchecked Sendable {
                     }
                 }
             }
-            let closeDeadline = DispatchTime.now() + self.configuration.closeTimeout + 0.5
+            let closeDeadline = DispatchTime.now() + (self.configuration.closeTimeout + .milliseconds(500)).seconds
             self.waitUntil({ [weak self] in (self?.openSockets ?? 0) == 0 }, deadline: closeDeadline) { [weak self] in
                 guard let self else { return completion() }
                 // Anything still open after the close timeout is cut.
@@ -297,7 +299,7 @@ public final class WebSocketServer: @unchecked Sendable {
                     }
                 }
                 group.notify(queue: self.acceptQueue) {
-                    self.logger.info("stopped")
+                    self.logger.debug("stopped")
                     completion()
                 }
             }

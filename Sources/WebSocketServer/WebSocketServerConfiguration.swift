@@ -15,10 +15,10 @@ public struct WebSocketServerConfiguration: Sendable {
     public var maxMessageBytes: Int = 1 << 20
     /// Largest amount of output queued for one connection; a peer that lets more pile up is cut off.
     public var maxOutputQueueBytes: Int = 1 << 20
-    /// Seconds a client has to complete its HTTP request head (slow senders are cut off with 408).
-    public var handshakeTimeout: Double = 10
-    /// Seconds to wait for the peer's close frame (or EOF) after we close.
-    public var closeTimeout: Double = 2
+    /// How long a client has to complete its HTTP request head (slow senders are cut off with 408).
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// How long to wait for the peer's close frame (or EOF) after we close.
+    public var closeTimeout: Duration = .seconds(2)
     /// Most open WebSocket connections; further upgrades get 503.
     public var maxWebSocketConnections: Int = 10_000
     /// Most sockets of any kind; further ones are closed at accept.

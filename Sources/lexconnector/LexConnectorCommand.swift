@@ -43,7 +43,7 @@ struct LexConnectorCommand: ParsableCommand {
         let logger = Logger(label: "lexconnector")
         let connector: Connector
         do {
-            connector = try Connector(configuration: settings, logger: logger)
+            connector = try Connector(configuration: settings, logger: logger, metrics: .bootstrap())
             try connector.start()
         } catch {
             logger.critical("could not start: \(error)")
@@ -52,7 +52,7 @@ struct LexConnectorCommand: ParsableCommand {
         let systemd = SystemdNotifier.fromEnvironment()
         systemd.ready(status: "accepting calls on \(connector.server?.addresses.joined(separator: ", ") ?? "?")")
         let watchdog = systemd.startWatchdog(queue: .main)
-        let drainTimeout = Double(settings.server.drainTimeout)
+        let drainTimeout = settings.server.drainTimeout
         let configPath = config
         let stopRequests = SignalCounter()
         var signals: [DispatchSourceSignal] = []
@@ -75,8 +75,8 @@ struct LexConnectorCommand: ParsableCommand {
                 source.setEventHandler {
                     let calls = connector.server?.openWebSockets ?? 0
                     // A second signal while draining stops at once (calls closed with 1001).
-                    let timeout = stopRequests.next() == 1 ? drainTimeout : 0
-                    logger.info("signal \(sig): draining \(calls) calls for up to \(Int(timeout)) s")
+                    let timeout = stopRequests.next() == 1 ? drainTimeout : .zero
+                    logger.info("signal \(sig): draining \(calls) calls for up to \(Int(timeout.seconds)) s")
                     // Refuse new calls first, then say so: whoever acts on STOPPING=1 finds
                     // /health already answering 503 draining.
                     connector.server?.beginDraining()

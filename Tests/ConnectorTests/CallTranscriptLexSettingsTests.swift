@@ -197,7 +197,7 @@ import Testing
 
     @Test func theConfiguredTimeoutAndTextAreUsedWhenLexSetsNone() {
         var call = Self.afterPrompt(CallTranscript.turn()) {
-            $0.call.noInputTimeoutMs = 2000
+            $0.call.noInputTimeout = .milliseconds(2000)
             $0.call.noInputText = "silence"
         }
         #expect(call.run(ms: 1980, silence: true) == [])
@@ -210,7 +210,7 @@ import Testing
     }
 
     @Test func theTimerStartsOnlyOnceThePromptHasPlayed() {
-        var call = CallTranscript { $0.call.noInputTimeoutMs = 1000 }
+        var call = CallTranscript { $0.call.noInputTimeout = .milliseconds(1000) }
         _ = call.start(["welcome_text": "hi"])
         _ = call.lexReply(ms: 2000)
         let lines = call.run(ms: 2960, silence: true).compacted

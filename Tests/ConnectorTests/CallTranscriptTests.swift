@@ -108,7 +108,7 @@ import Testing
         var call = CallTranscript()
         _ = call.start(["welcome_text": "hi"])
         #expect(call.lexCompleted(.failure(.service(status: 500, type: "InternalFailureException", message: "boom"))) == ["event error"])
-        #expect(call.counts.contains(.error(.lex)) && call.counts.contains(.lexRequest(api: "v2", status: "500")))
+        #expect(call.counts.contains(.error(.lex)) && call.counts.contains(.lexRequest(api: .v2, status: .http(500))))
         #expect(call.all.contains { if case .emit(.error(let e)) = $0 { e.kind == "lex" && e.retryable == true } else { false } })
         #expect(call.run(ms: 200) == [])
         #expect(call.dtmf("5") + call.dtmf("#") == ["event dtmf", "event dtmf", "lex text 5"], "the call is still up")
@@ -142,7 +142,7 @@ import Testing
     }
 
     @Test func idleTimeoutClosesACallWithoutAudio() {
-        var call = CallTranscript { $0.call.idleTimeout = 2 }
+        var call = CallTranscript { $0.call.idleTimeout = .seconds(2) }
         _ = call.start()
         #expect(call.run(ms: 3000, silence: true) == [], "audio keeps it up")
         #expect(call.run(ms: 2000) == [])
@@ -151,7 +151,7 @@ import Testing
     }
 
     @Test func maximumDurationEndsTheCall() {
-        var call = CallTranscript { $0.call.maxDuration = 3 }
+        var call = CallTranscript { $0.call.maxDuration = .seconds(3) }
         _ = call.start()
         #expect(call.run(ms: 3000, silence: true) == [])
         #expect(call.run(ms: 20, silence: true) == ["close 1000 maximum call duration reached", "event call_ended", "release"])

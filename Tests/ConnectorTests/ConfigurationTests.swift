@@ -12,7 +12,7 @@ struct ConfigurationTests {
         #expect(c.vad.noiseMargin == 3 && d.vad.noiseMargin == 3)
         #expect(c.lex.endpointV2 == d.lex.endpointV2 && c.lex.region == "us-east-1")
         #expect(c.call.bargeIn && !c.call.closeOnFinal)
-        #expect(c.call.noInputTimeoutMs == 0 && c.call.noInputText == "no input" && d.call.noInputText == "no input")
+        #expect(c.call.noInputTimeout == .zero && c.call.noInputText == "no input" && d.call.noInputText == "no input")
     }
 
     @Test(arguments: [
@@ -25,7 +25,10 @@ struct ConfigurationTests {
         ("[vad]\nnoise_margin = 31\n", 2, "between 0 and 30"),
         ("[lexmo]\nport = 1\nport = 2\n", 3, "set twice"),
         ("[lex]\nregion = US EAST\n", 2, "region"),
-        ("[log]\nlevel = loud\n", 2, "trace"),
+        ("[log]\nlevel = loud\n", 2, "use trace, debug, info, notice, warning, error or critical"),
+        ("[security]\nmode = open\n", 2, "use none, token or vonage"),
+        ("[security]\nsignature_secret = short\n", 2, "too short (at least 16 characters)"),
+        ("[profile.p]\nregion = x y\n", 2, "[profile.p] region: not an AWS region name"),
         ("[call]\nno_input_text =\n", 2, "1 to 1024 characters"),
         ("[call]\nno_input_timeout_ms = -1\n", 2, "between 0 and 600000"),
         ("[lexmo]\njust words\n", 2, "key = value"),

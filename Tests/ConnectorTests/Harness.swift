@@ -21,9 +21,9 @@ final class Harness: @unchecked Sendable {
         config.server.eventLoops = 2
         config.lex.endpointV1 = standIn.baseURL
         config.lex.endpointV2 = standIn.baseURL
-        config.lex.timeoutMs = 4000
+        config.lex.timeout = .seconds(4)
         config.lex.maxAttempts = 2
-        config.call.idleTimeout = 0
+        config.call.idleTimeout = .zero
         configure(&config)
         logs = LogCapture()
         let capture = logs
@@ -35,7 +35,7 @@ final class Harness: @unchecked Sendable {
 
     func stop() {
         let done = DispatchSemaphore(value: 0)
-        connector.stop(drainTimeout: 0) { done.signal() }
+        connector.stop(drainTimeout: .zero) { done.signal() }
         _ = done.wait(timeout: .now() + 10)
         standIn.stop()
     }

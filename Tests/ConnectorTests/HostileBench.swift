@@ -38,7 +38,7 @@ final class HostileBench: @unchecked Sendable {
     func run(_ c: HostileCase) -> Double {
         caseName = c.name
         let snapshot = server.counterSnapshot
-        violationsBefore = snapshot.violations
+        violationsBefore = Self.byName(snapshot.violations)
         responsesBefore = snapshot.httpResponses
         badInputBefore = Self.labelled(harness.connector.metrics, "lexconnector_bad_input_total", "kind")
         limitHitsBefore = Self.labelled(harness.connector.metrics, "lexconnector_limit_hits_total", "limit")
@@ -128,10 +128,15 @@ final class HostileBench: @unchecked Sendable {
         }
     }
 
+    /// The server's counters by metric label (`http_400`, `ws_1002`, ...).
+    static func byName(_ violations: [WebSocketServerViolation: Int]) -> [String: Int] {
+        Dictionary(violations.map { ($0.key.name, $0.value) }, uniquingKeysWith: +)
+    }
+
     static let limitKinds: Set<String> = ["server_full", "too_many_sockets", "handshake_timeout", "output_queue_overflow", "upgrade_while_draining"]
 
     func violations(_ kind: String) -> Int {
-        (server.counterSnapshot.violations[kind] ?? 0) - (violationsBefore[kind] ?? 0)
+        (Self.byName(server.counterSnapshot.violations)[kind] ?? 0) - (violationsBefore[kind] ?? 0)
     }
 
     /// Responses with `status` sent since the case began.

@@ -19,7 +19,7 @@ import WebSocketTestClient
         let h = try Harness { config in
             // Short, so the idle flood is cut off within the suite; the cap, so a peer that
             // never reads is cut off after little work.
-            config.limits.handshakeTimeout = Self.handshakeTimeout
+            config.limits.handshakeTimeout = .seconds(Self.handshakeTimeout)
             config.limits.outputQueueBytes = 256 * 1024
         }
         defer { h.stop() }
@@ -30,9 +30,9 @@ import WebSocketTestClient
         // The attack begins once the canary's first reply is playing.
         #expect(canary.client.wait(timeout: 5) { !$0.frames.isEmpty }, "the canary's first reply frame came")
 
-        let handshakeTimeout = server.configuration.handshakeTimeout
+        let handshakeTimeout = server.configuration.handshakeTimeout.seconds
         #expect(handshakeTimeout == Double(Self.handshakeTimeout), "[limits] handshake_timeout reaches the server")
-        let timeoutsBefore = server.counterSnapshot.violations["handshake_timeout"] ?? 0
+        let timeoutsBefore = server.counterSnapshot.violations[.handshakeTimeout] ?? 0
         let flood = try IdleFlood(port: h.port, kinds: [.trickle, .notHTTP] + Array(repeating: .silent, count: Self.idleSockets),
                                   giveUpAfter: handshakeTimeout + 10)
         let floodSize = Self.idleSockets + 2
@@ -53,7 +53,7 @@ import WebSocketTestClient
         // Deadlines are enforced by a 250 ms housekeeping timer.
         #expect(closedAt.allSatisfy { $0 >= handshakeTimeout - 0.05 && $0 <= handshakeTimeout + 2 },
                 "cut off after \(closedAt.min() ?? 0)-\(closedAt.max() ?? 0) s; handshake timeout \(handshakeTimeout) s")
-        #expect((server.counterSnapshot.violations["handshake_timeout"] ?? 0) - timeoutsBefore == floodSize)
+        #expect((server.counterSnapshot.violations[.handshakeTimeout] ?? 0) - timeoutsBefore == floodSize)
         #expect(flood.trickledBytes.allSatisfy { $0 > 0 && $0 < IdleFlood.trickleHead.count }, "the trickler kept sending: \(flood.trickledBytes)")
 
         // Nothing leaked: only the canary's socket is left. Then the abrupt disconnects, each

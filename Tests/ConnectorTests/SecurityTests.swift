@@ -63,7 +63,7 @@ struct AuthenticatorTests {
         let jwt = makeJWT(claims: claims, secret: Self.secret)
         switch vonage(["app-1"]).authenticate(authorization: "Bearer \(jwt)", now: now) {
         case .success: Issue.record("\(name) accepted")
-        case .failure(let f): #expect(f.metric == metric, "\(name): \(f.reason)")
+        case .failure(let f): #expect(f.metric.rawValue == metric, "\(name): \(f.reason)")
         }
     }
 

@@ -52,8 +52,8 @@ struct ConnectTimeoutTests {
     func connectTimeout() async throws {
         let hole = try #require(BlackHoleListener())
         var configuration = LexClientConfiguration(endpoints: LexEndpoints(both: "http://127.0.0.1:\(hole.port)"))
-        configuration.connectTimeout = 0.3
-        configuration.requestTimeout = 20
+        configuration.connectTimeout = .milliseconds(300)
+        configuration.requestTimeout = .seconds(20)
         configuration.maxAttempts = 2
         configuration.retry.baseDelay = 0.001
         let logs = CapturingLogHandler.Store()

@@ -18,8 +18,8 @@ struct LexClientTests {
                        logs: CapturingLogHandler.Store? = nil) -> LexClient {
         var configuration = LexClientConfiguration(endpoints: standIn.endpoints)
         configuration.maxAttempts = attempts
-        configuration.requestTimeout = timeout
-        configuration.connectTimeout = 2
+        configuration.requestTimeout = .seconds(timeout)
+        configuration.connectTimeout = .seconds(2)
         configuration.retry.baseDelay = 0.005
         configuration.retry.maxDelay = 0.02
         configuration.retry.throttlingBaseDelay = 0.01
@@ -382,13 +382,13 @@ struct LexClientTests {
         let client = Self.client(standIn)
         let body = Array(#"{"event":"lex:turn","callId":"c1"}"#.utf8)
         let result: Result<HTTPClientResponse, HTTPClientError> = await withCheckedContinuation { continuation in
-            client.http.post(url: standIn.baseURL + "/events/calls", headers: [HTTPHeader("Content-Type", "application/json")],
-                             body: body, timeout: 10, retry: RetryPolicy(), logger: client.configuration.logger,
+            client.http.post(url: standIn.baseURL + "/events/calls", headers: [HTTPField("Content-Type", "application/json")],
+                             body: body, timeout: .seconds(10), retry: RetryPolicy(), logger: client.configuration.logger,
                              callbackQueue: DispatchQueue(label: "post")) { continuation.resume(returning: $0) }
         }
         let response = try result.get()
-        #expect(response.status == 200)
-        #expect(response.body == Array("{}".utf8))
+        #expect(response.response.status.code == 200)
+        #expect(response.response.body == Array("{}".utf8))
         let recorded = try #require(standIn.requests.first)
         #expect(recorded.isWebhook && recorded.inputText == #"{"event":"lex:turn","callId":"c1"}"#)
         #expect(recorded.header("content-type") == "application/json")
@@ -401,11 +401,11 @@ struct LexClientTests {
         let text = String(repeating: "0123456789", count: 3000)
         let result: Result<HTTPClientResponse, HTTPClientError> = await withCheckedContinuation { continuation in
             client.http.post(url: standIn.baseURL + "/events/chunked",
-                             headers: [HTTPHeader("Content-Type", "text/plain"), HTTPHeader("Transfer-Encoding", "chunked")],
-                             body: Array(text.utf8), timeout: 10, retry: RetryPolicy(), logger: client.configuration.logger,
+                             headers: [HTTPField("Content-Type", "text/plain"), HTTPField("Transfer-Encoding", "chunked")],
+                             body: Array(text.utf8), timeout: .seconds(10), retry: RetryPolicy(), logger: client.configuration.logger,
                              callbackQueue: DispatchQueue(label: "post")) { continuation.resume(returning: $0) }
         }
-        #expect(try result.get().status == 200)
+        #expect(try result.get().response.status.code == 200)
         let recorded = try #require(standIn.requests.first)
         #expect(recorded.chunkedBody)
         #expect(recorded.bodyLength == 30_000 && recorded.inputText == text)

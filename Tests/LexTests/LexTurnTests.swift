@@ -8,7 +8,7 @@ struct LexTurnTests {
     @Test("V2 gzip+base64 headers become a turn")
     func v2Turn() throws {
         let state = #"{"dialogAction":{"type":"ElicitSlot","slotToElicit":"Nights"},"intent":{"name":"BookHotel","slots":{"City":{"shape":"Scalar","value":{"originalValue":"london","interpretedValue":"London","resolvedValues":["London"]}},"Nights":null},"state":"InProgress","confirmationState":"None"},"sessionAttributes":{"nexmo-close":"false","n":3},"originatingRequestId":"r"}"#
-        let headers = HTTPResponseHeaders([
+        let headers = HTTPFields([
             ("Content-Type", "audio/pcm"),
             ("x-amz-lex-input-mode", "Speech"),
             ("x-amz-lex-session-id", "call:1"),
@@ -35,7 +35,7 @@ struct LexTurnTests {
 
     @Test("V2 Close is final; a JSON-quoted transcript is unquoted")
     func v2Close() throws {
-        let headers = HTTPResponseHeaders([
+        let headers = HTTPFields([
             ("x-amz-lex-session-state", LexHeaderEncoding.gzipBase64(#"{"dialogAction":{"type":"Close"},"intent":{"name":"Bye","state":"Fulfilled"}}"#)),
             ("x-amz-lex-input-transcript", LexHeaderEncoding.gzipBase64(#""goodbye""#)),
         ])
@@ -55,10 +55,10 @@ struct LexTurnTests {
             ("x-amz-lex-session-attributes", LexHeaderEncoding.base64(#"{"nexmo-close":"true"}"#)),
             ("x-amz-lex-message-format", "PlainText"),
         ]
-        let plain = try LexTurn.parse(api: .v1, status: 200, headers: HTTPResponseHeaders(common + [
+        let plain = try LexTurn.parse(api: .v1, status: 200, headers: HTTPFields(common + [
             ("x-amz-lex-message", "Thanks"), ("x-amz-lex-input-transcript", "roses please"),
         ]))
-        let encoded = try LexTurn.parse(api: .v1, status: 200, headers: HTTPResponseHeaders(common + [
+        let encoded = try LexTurn.parse(api: .v1, status: 200, headers: HTTPFields(common + [
             ("x-amz-lex-encoded-message", LexHeaderEncoding.base64("Thanks")),
             ("x-amz-lex-encoded-input-transcript", LexHeaderEncoding.base64("roses please")),
         ]))
@@ -76,14 +76,14 @@ struct LexTurnTests {
         ("Fulfilled", true), ("ReadyForFulfillment", true), ("Failed", true),
     ])
     func v1Final(_ state: String, _ final: Bool) throws {
-        let turn = try LexTurn.parse(api: .v1, status: 200, headers: HTTPResponseHeaders([("x-amz-lex-dialog-state", state)]))
+        let turn = try LexTurn.parse(api: .v1, status: 200, headers: HTTPFields([("x-amz-lex-dialog-state", state)]))
         #expect(turn.isFinal == final)
     }
 
     @Test("V1 Composite messages are split")
     func composite() throws {
         let message = #"{"messages":[{"type":"PlainText","group":1,"value":"Hello"},{"type":"SSML","group":2,"value":"<speak>Bye</speak>"}]}"#
-        let turn = try LexTurn.parse(api: .v1, status: 200, headers: HTTPResponseHeaders([
+        let turn = try LexTurn.parse(api: .v1, status: 200, headers: HTTPFields([
             ("x-amz-lex-encoded-message", LexHeaderEncoding.base64(message)), ("x-amz-lex-message-format", "Composite"),
         ]))
         #expect(turn.messages == [LexMessage(content: "Hello"), LexMessage(content: "<speak>Bye</speak>", contentType: "SSML")])
@@ -99,7 +99,7 @@ struct LexTurnTests {
     ])
     func corruptHeader(_ api: LexAPI, _ name: String, _ value: String) {
         #expect {
-            try LexTurn.parse(api: api, status: 200, headers: HTTPResponseHeaders([(name, value)]))
+            try LexTurn.parse(api: api, status: 200, headers: HTTPFields([(name, value)]))
         } throws: { error in
             guard let error = error as? LexError, case .unexpectedResponse(_, _, let reason) = error else { return false }
             return reason.contains(name) && !error.isRetryable
@@ -110,18 +110,18 @@ struct LexTurnTests {
     func errors() {
         let e403 = LexError.fromResponse(
             status: 403,
-            headers: HTTPResponseHeaders([("x-amzn-ErrorType", "InvalidSignatureException:http://internal.amazon.com/coral/")]),
+            headers: HTTPFields([("x-amzn-ErrorType", "InvalidSignatureException:http://internal.amazon.com/coral/")]),
             body: Array(#"{"message":"Signature expired"}"#.utf8))
         #expect(e403 == .service(status: 403, type: "InvalidSignatureException", message: "Signature expired"))
         #expect(!e403.isRetryable)
-        let e429 = LexError.fromResponse(status: 429, headers: HTTPResponseHeaders(),
+        let e429 = LexError.fromResponse(status: 429, headers: HTTPFields(),
                                          body: Array(#"{"__type":"com.amazon#ThrottlingException","Message":"slow down"}"#.utf8))
         #expect(e429 == .service(status: 429, type: "ThrottlingException", message: "slow down"))
         #expect(e429.isRetryable)
-        let e502 = LexError.fromResponse(status: 502, headers: HTTPResponseHeaders(), body: Array("<html>Bad gateway</html>".utf8))
+        let e502 = LexError.fromResponse(status: 502, headers: HTTPFields(), body: Array("<html>Bad gateway</html>".utf8))
         #expect(e502 == .service(status: 502, type: "HTTP502", message: "<html>Bad gateway</html>"))
         #expect(e502.isRetryable)
-        #expect(!LexError.fromResponse(status: 404, headers: HTTPResponseHeaders(), body: []).isRetryable)
+        #expect(!LexError.fromResponse(status: 404, headers: HTTPFields(), body: []).isRetryable)
         #expect(LexError.connection(code: 7, message: "refused").isRetryable)
         #expect(LexError.timeout("connect to x within 1 s").isRetryable)
         #expect(!LexError.timeout("no complete reply within the 1 s deadline").isRetryable)

@@ -115,7 +115,7 @@ struct RetryAfterEndToEndTests {
                        logs: CapturingLogHandler.Store = CapturingLogHandler.Store()) -> LexClient {
         var configuration = LexClientConfiguration(endpoints: standIn.endpoints)
         configuration.retry.maxAttempts = attempts
-        configuration.requestTimeout = timeout
+        configuration.requestTimeout = .seconds(timeout)
         configuration.signingKeyCache = SigningKeyCache()
         configuration.logger = Logger(label: "lex.test") { _ in CapturingLogHandler(store: logs) }
         return LexClient(configuration: configuration)
@@ -179,13 +179,13 @@ struct RetryAfterEndToEndTests {
         standIn.enqueueWebhookReplies(unavailable)
         let http = HTTPClient()
         let result: Result<HTTPClientResponse, HTTPClientError> = await withCheckedContinuation { continuation in
-            http.post(url: standIn.baseURL + "/events/calls", headers: [], body: Array("{}".utf8), timeout: 5,
+            http.post(url: standIn.baseURL + "/events/calls", headers: [], body: Array("{}".utf8), timeout: .seconds(5),
                       retry: RetryPolicy(), logger: Logger(label: "test"), callbackQueue: DispatchQueue(label: "post")) {
                 continuation.resume(returning: $0)
             }
         }
         let response = try result.get()
-        #expect(response.status == 200 && response.transfer.attempts == 2)
+        #expect(response.response.status.code == 200 && response.transfer.attempts == 2)
         let requests = standIn.requests
         try #require(requests.count == 2)
         #expect(requests.map(\.replyStatus) == [503, 200])

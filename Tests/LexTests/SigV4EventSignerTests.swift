@@ -86,9 +86,9 @@ struct SigV4EventSignerTests {
         let signer = SigV4Signer(credentials: Self.example, region: "eu-west-2", keyCache: SigningKeyCache())
         let request = SigV4Request(
             method: "POST", path: "/bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_GB/sessions/s1/conversation",
-            headers: [HTTPHeader("Host", "runtime-v2-lex.eu-west-2.amazonaws.com"),
-                      HTTPHeader("Content-Type", "application/vnd.amazon.eventstream"),
-                      HTTPHeader("X-Amz-Lex-Conversation-Mode", "AUDIO")])
+            headers: [HTTPField("Host", "runtime-v2-lex.eu-west-2.amazonaws.com"),
+                      HTTPField("Content-Type", "application/vnd.amazon.eventstream"),
+                      HTTPField("X-Amz-Lex-Conversation-Mode", "AUDIO")])
         let date = SigV4Date(unixSeconds: 1_700_000_000)
         let signed = signer.signed(request, payload: .streamingEvents, date: date)
         #expect(signed.header("X-Amz-Content-SHA256") == "STREAMING-AWS4-HMAC-SHA256-EVENTS")
@@ -98,7 +98,7 @@ struct SigV4EventSignerTests {
         #expect(canonical.contains("\nx-amz-content-sha256:STREAMING-AWS4-HMAC-SHA256-EVENTS\n"))
         // The same stages as any request: identical to a precomputed hash with the header set by hand.
         var byHand = request
-        byHand.headers.append(HTTPHeader("X-Amz-Content-SHA256", "STREAMING-AWS4-HMAC-SHA256-EVENTS"))
+        byHand.headers.append(HTTPField("X-Amz-Content-SHA256", "STREAMING-AWS4-HMAC-SHA256-EVENTS"))
         let manual = signer.signed(byHand, payload: .hash("STREAMING-AWS4-HMAC-SHA256-EVENTS"), date: date)
         #expect(manual.header("Authorization") == signed.header("Authorization"))
         let authorization = try #require(signed.header("Authorization"))

@@ -33,7 +33,7 @@ struct SigV4SignerTests {
     func doubleEncoding() {
         let signer = SigV4Signer(credentials: credentials, region: "eu-west-2")
         let request = SigV4Request(method: "POST", path: "/bot/B/alias/%24LATEST/user/abc%3Adef/content",
-                                   headers: [HTTPHeader("Host", "runtime.lex.eu-west-2.amazonaws.com")])
+                                   headers: [HTTPField("Host", "runtime.lex.eu-west-2.amazonaws.com")])
         let canonical = signer.canonicalRequest(request, payloadHash: "UNSIGNED-PAYLOAD")
         #expect(canonical.split(separator: "\n")[1] == "/bot/B/alias/%2524LATEST/user/abc%253Adef/content")
     }
@@ -42,8 +42,8 @@ struct SigV4SignerTests {
     func canonicalHeaders() {
         let signer = SigV4Signer(credentials: credentials, region: "us-east-1")
         let (text, signed) = signer.canonicalHeaders([
-            HTTPHeader("Host", "h"), HTTPHeader("My-Header", "  a   b\t c  "), HTTPHeader("my-header", "z"),
-            HTTPHeader("User-Agent", "never signed"), HTTPHeader("Content-Type", "audio/l16;  rate=16000"),
+            HTTPField("Host", "h"), HTTPField("My-Header", "  a   b\t c  "), HTTPField("my-header", "z"),
+            HTTPField("User-Agent", "never signed"), HTTPField("Content-Type", "audio/l16;  rate=16000"),
         ])
         #expect(text == "content-type:audio/l16; rate=16000\nhost:h\nmy-header:a b c,z\n")
         #expect(signed == "content-type;host;my-header")
@@ -67,7 +67,7 @@ struct SigV4SignerTests {
     func signedHeaders() {
         let creds = AWSCredentials(accessKeyId: "ASIA1", secretAccessKey: "s", sessionToken: "tok")
         let signer = SigV4Signer(credentials: creds, region: "eu-west-2", keyCache: SigningKeyCache())
-        let request = SigV4Request(method: "POST", path: "/", headers: [HTTPHeader("Host", "h"), HTTPHeader("Authorization", "old")])
+        let request = SigV4Request(method: "POST", path: "/", headers: [HTTPField("Host", "h"), HTTPField("Authorization", "old")])
         let signed = signer.signed(request, payload: .unsigned, date: SigV4Date(unixSeconds: 0))
         #expect(signed.header("X-Amz-Date") == "19700101T000000Z")
         #expect(signed.header("X-Amz-Security-Token") == "tok")
@@ -83,7 +83,7 @@ struct SigV4SignerTests {
         let cache = SigningKeyCache()
         let date = SigV4Date(unixSeconds: 1_700_000_000)
         let nextDay = SigV4Date(unixSeconds: 1_700_000_000 + 86_400)
-        let request = SigV4Request(method: "POST", path: "/", headers: [HTTPHeader("Host", "h")])
+        let request = SigV4Request(method: "POST", path: "/", headers: [HTTPField("Host", "h")])
         let a = SigV4Signer(credentials: credentials, region: "eu-west-2", keyCache: cache)
         let sig1 = a.signed(request, payload: .unsigned, date: date).header("Authorization")
         let sig2 = a.signed(request, payload: .unsigned, date: date).header("Authorization")
@@ -102,7 +102,7 @@ struct SigV4SignerTests {
     @Test("the key cache is safe to share between threads")
     func keyCacheConcurrent() async {
         let cache = SigningKeyCache(capacity: 8)
-        let request = SigV4Request(method: "POST", path: "/", headers: [HTTPHeader("Host", "h")])
+        let request = SigV4Request(method: "POST", path: "/", headers: [HTTPField("Host", "h")])
         let reference = SigV4Signer(credentials: credentials, region: "r0", keyCache: SigningKeyCache())
             .signed(request, payload: .unsigned, date: SigV4Date(unixSeconds: 0)).header("Authorization")
         let creds = credentials

@@ -86,14 +86,14 @@ enum SigV4Suite {
         else { throw BadRequestFile(description: "request line: \(requestLine)") }
         let method = String(requestLine[..<firstSpace])
         let target = requestLine[requestLine.index(after: firstSpace)..<lastSpace]
-        var headers: [HTTPHeader] = []
+        var headers: HTTPFields = []
         for line in lines where !line.isEmpty {
             if let first = line.first, first == " " || first == "\t", !headers.isEmpty {
                 headers[headers.count - 1].value += " " + line.trimmingCharacters(in: .whitespaces)
                 continue
             }
             guard let colon = line.firstIndex(of: ":") else { throw BadRequestFile(description: "header: \(line)") }
-            headers.append(HTTPHeader(String(line[..<colon]), String(line[line.index(after: colon)...])))
+            headers.append(HTTPField(String(line[..<colon]), String(line[line.index(after: colon)...])))
         }
         let path: String, query: String
         if let q = target.firstIndex(of: "?") {

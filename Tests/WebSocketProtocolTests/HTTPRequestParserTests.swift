@@ -225,11 +225,19 @@ struct HTTPRequestParserTests {
     }
 
     @Test func headerHelpers() {
-        let h = HTTPHeaders([("Connection", "keep-alive, Upgrade"), ("X", "1"), ("x", "2")])
+        let h = HTTPFields([("Connection", "keep-alive, Upgrade"), ("X", "1"), ("x", "2")])
         #expect(h.containsToken("upgrade", in: "connection"))
         #expect(!h.containsToken("close", in: "connection"))
         #expect(h.values("X") == ["1", "2"])
         #expect(h["x"] == "1")
+    }
+
+    @Test func fieldsSetAndStatusByCode() {
+        var h = HTTPFields([("Host", "a"), ("authorization", "old"), ("X", "1"), ("Authorization", "older")])
+        h.set("Authorization", "new")
+        #expect(h.map(\.name) == ["Host", "X", "Authorization"] && h["authorization"] == "new")
+        #expect(HTTPStatus(code: 503) == .serviceUnavailable && HTTPStatus(code: 503).phrase == "Service Unavailable")
+        #expect(HTTPStatus(code: 299).description == "299" && HTTPStatus(code: 299).isSuccess && !HTTPStatus(code: 404).isSuccess)
     }
 
     @Test func responseSerialization() {

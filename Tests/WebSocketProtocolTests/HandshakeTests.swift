@@ -16,7 +16,7 @@ private func upgrade(method: String = "GET", minor: Int = 1, _ changes: [(String
             fields.append((name, value))
         }
     }
-    return HTTPRequest(method: method, target: "/chat", versionMajor: 1, versionMinor: minor, headers: HTTPHeaders(fields + extra))
+    return HTTPRequest(method: method, target: "/chat", versionMajor: 1, versionMinor: minor, headers: HTTPFields(fields + extra))
 }
 
 private func refusal(_ outcome: WebSocketHandshake.Outcome) -> HTTPResponse? {
@@ -71,7 +71,7 @@ struct HandshakeTests {
     func otherVersionsAre426WithVersionHeader(_ version: String) throws {
         let r = try #require(refusal(WebSocketHandshake.validate(upgrade([("Sec-WebSocket-Version", version)]))))
         #expect(r.status.code == 426)
-        #expect(r.headers.contains { $0.0 == "Sec-WebSocket-Version" && $0.1 == "13" })
+        #expect(r.headers.contains(HTTPField("Sec-WebSocket-Version", "13")))
     }
 
     @Test func missingOrRepeatedVersionIs426() throws {
@@ -90,7 +90,7 @@ struct HandshakeTests {
     func nonGetUpgradeIs405(_ method: String) throws {
         let r = try #require(refusal(WebSocketHandshake.validate(upgrade(method: method))))
         #expect(r.status.code == 405)
-        #expect(r.headers.contains { $0.0 == "Allow" && $0.1 == "GET" })
+        #expect(r.headers.contains(HTTPField("Allow", "GET")))
     }
 
     @Test func missingConnectionUpgradeIs400() {

@@ -38,10 +38,10 @@ struct HTTPPhaseTests {
     @Test func badHeadIsRefusedWithItsStatus() {
         guard case .refuse(let response, let refusal) = feed("GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n") else { Issue.record("not refused"); return }
         #expect(response.status == .badRequest)
-        #expect(refusal.violation == "http_400")
+        #expect(refusal.violation == .httpStatus(400))
         guard case .refuse(let r2, let f2) = feed("GET /" + String(repeating: "a", count: 100) + " HTTP/1.1\r\n",
                                                   limits: HTTPLimits(requestLineBytes: 50)) else { Issue.record("not refused"); return }
-        #expect(r2.status == .uriTooLong && f2.violation == "http_414")
+        #expect(r2.status == .uriTooLong && f2.violation == .httpStatus(414))
     }
 
     @Test func requestBodiesAreRefused() {
@@ -57,12 +57,12 @@ struct HTTPPhaseTests {
         guard case .refuse(let response, let refusal) = feed(v8) else { Issue.record("not refused"); return }
         #expect(response.status == .upgradeRequired)
         #expect(refusal == .badUpgrade(.upgradeRequired, path: "/chat"))
-        #expect(refusal.violation == "http_426")
+        #expect(refusal.violation == .httpStatus(426))
     }
 
     @Test func timeoutAnswers408() {
         guard case .refuse(let response, let refusal) = HTTPPhase.timedOut else { Issue.record("not a refusal"); return }
         #expect(response.status == .requestTimeout)
-        #expect(refusal.violation == "handshake_timeout")
+        #expect(refusal.violation == .handshakeTimeout)
     }
 }

@@ -126,7 +126,7 @@ func withServer(host: String = "127.0.0.1", _ configure: (inout WebSocketServerC
     config.host = host
     config.port = 0
     config.eventLoopCount = 2
-    config.closeTimeout = 1
+    config.closeTimeout = .seconds(1)
     configure(&config)
     let routes = TestRoutes()
     var logger = Logger(label: "test.ws")
@@ -136,7 +136,7 @@ func withServer(host: String = "127.0.0.1", _ configure: (inout WebSocketServerC
     #expect(server.port > 0)
     defer {
         let done = DispatchSemaphore(value: 0)
-        server.stop(drainTimeout: 0) { done.signal() }
+        server.stop(drainTimeout: .zero) { done.signal() }
         _ = done.wait(timeout: .now() + 10)
     }
     try body(server, routes)
@@ -300,7 +300,7 @@ struct IntegrationTests {
             #expect(closeCode(close) == 1002)
             #expect(try c.atEOF())
             #expect(routes.recorder.waitForClose()?.code == 1002)
-            #expect(server.counterSnapshot.violations["ws_1002"] == 1)
+            #expect(server.counterSnapshot.violations[.protocolViolation(.protocolError)] == 1)
         }
     }
 
@@ -326,7 +326,7 @@ struct IntegrationTests {
     }
 
     @Test func handshakeTimeoutIs408ThenEOF() throws {
-        try withServer({ $0.handshakeTimeout = 0.3 }) { server, _ in
+        try withServer({ $0.handshakeTimeout = .milliseconds(300) }) { server, _ in
             let c = try TestClient(port: server.port)
             c.send("GET / HTTP/1.1\r\nHost: slow")  // never finished
             let r = try c.readResponse()
@@ -335,7 +335,7 @@ struct IntegrationTests {
             // A silent client is cut off too.
             let silent = try TestClient(port: server.port)
             #expect(try silent.readResponse().status == 408)
-            #expect(server.counterSnapshot.violations["handshake_timeout"] == 2)
+            #expect(server.counterSnapshot.violations[.handshakeTimeout] == 2)
         }
     }
 
@@ -374,7 +374,7 @@ struct IntegrationTests {
             let close = try #require(routes.recorder.waitForClose())
             #expect(close.code == 1006)
             #expect(close.reason == "output queue overflow")
-            #expect(server.counterSnapshot.violations["output_queue_overflow"] == 1)
+            #expect(server.counterSnapshot.violations[.outputQueueOverflow] == 1)
             // The socket is closed: reading drains what the kernel held, then EOF, well
             // short of the 64 MiB the handler tried to send.
             let received = try c.readUntilEOF()
@@ -421,7 +421,7 @@ struct IntegrationTests {
         config.host = "127.0.0.1"
         config.port = 0
         config.eventLoopCount = 1
-        config.closeTimeout = 1
+        config.closeTimeout = .seconds(1)
         let routes = TestRoutes()
         var logger = Logger(label: "test.ws")
         logger.logLevel = .critical
@@ -437,7 +437,7 @@ struct IntegrationTests {
         #expect(routes.recorder.waitForOpen())
 
         let stopped = DispatchSemaphore(value: 0)
-        server.stop(drainTimeout: 1.0) { stopped.signal() }
+        server.stop(drainTimeout: .seconds(1)) { stopped.signal() }
         #expect(server.isDraining)
 
         // While draining, /health says so with a 503.

@@ -18,12 +18,15 @@ SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
 JOBS="${FUZZ_JOBS:-1}"
 TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(http websocket eventstream)
 
-PURE_FILES=(Sources/WebSocketProtocol/*.swift)
+# CoreTypes (the shared HTTP and time vocabulary) compiles into the same fuzz module, so the
+# modules' `@_exported import CoreTypes` files (Exports.swift) are left out.
+CORE_FILES=(Sources/CoreTypes/*.swift)
+PURE_FILES=("${CORE_FILES[@]}"); for f in Sources/WebSocketProtocol/*.swift; do [ "${f##*/}" = Exports.swift ] || PURE_FILES+=("$f"); done
 # The Lex module also drives curl: only its pure event stream and signing files.
 LEX_PURE=(EventStreamMessage EventStreamEncoder EventStreamDecoder EventJSON StartConversationTypes StartConversationInputEvents
           StartConversationOutputEvents SigV4EventSigner SigV4EventVerifier SigV4Signer SigV4Request
           SigV4CanonicalRequest SigningKeyCache SigV4Date Digest Secret URIEncoding)
-LEX_FILES=(); for f in "${LEX_PURE[@]}"; do LEX_FILES+=("Sources/Lex/$f.swift"); done
+LEX_FILES=("${CORE_FILES[@]}"); for f in "${LEX_PURE[@]}"; do LEX_FILES+=("Sources/Lex/$f.swift"); done
 
 mkdir -p fuzz/bin/include/COpenSSL fuzz/out
 # COpenSSL has no module map of its own (SwiftPM writes one); write one for swiftc.
@@ -51,7 +54,7 @@ for t in "${TARGETS[@]}"; do
   [ -n "${HARNESS[$t]:-}" ] || { echo "fuzz: unknown target $t"; exit 2; }
   echo "== building fuzz/bin/fuzz-$t"; rm -f "fuzz/bin/fuzz-$t"
   files=("${PURE_FILES[@]}"); [ "$t" != eventstream ] || files=("${LEX_FILES[@]}")
-  "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 \
+  "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 -package-name lexconnector \
     -module-name "Fuzz_$t" -I fuzz/bin/include \
     "${files[@]}" "${HARNESS[$t]}" fuzz/bin/copenssl-shim.o -lcrypto -lz \
     -o "fuzz/bin/fuzz-$t" 2>&1 | { grep -v "ld.gold: warning: Cannot export local symbol '__asan" || true; }

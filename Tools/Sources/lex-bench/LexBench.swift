@@ -126,7 +126,7 @@ struct LexBench {
         standIn.setDefaultReply(.init(message: "ok", audio: .tone(milliseconds: 100)))
         var configuration = LexClientConfiguration(endpoints: standIn.endpoints)
         configuration.maxAttempts = 1
-        configuration.requestTimeout = 60
+        configuration.requestTimeout = .seconds(60)
         let client = LexClient(configuration: configuration)
         let queues = (0..<4).map { DispatchQueue(label: "bench.callback.\($0)") }
         print("throughput: \(requests) V2 text requests per level, reply 100 ms of audio (3200 bytes), stand-in on loopback:")

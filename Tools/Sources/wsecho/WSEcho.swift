@@ -38,7 +38,7 @@ struct WSEcho: ParsableCommand {
         for sig in [SIGINT, SIGTERM] {
             _ = Glibc.signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .main)
-            s.setEventHandler { server.stop(drainTimeout: 0) { Glibc.exit(0) } }
+            s.setEventHandler { server.stop(drainTimeout: .zero) { Glibc.exit(0) } }
             s.resume()
             signals.append(s)
         }

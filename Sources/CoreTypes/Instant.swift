@@ -35,4 +35,16 @@ extension Duration {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
+
+    /// Whole milliseconds (rounded down).
+    public var milliseconds: Int {
+        let (s, a) = components
+        return Int(s) * 1000 + Int(a / 1_000_000_000_000_000)
+    }
+
+    /// Seconds as a `Double` (for logs and for APIs that take seconds, such as Dispatch's).
+    public var seconds: Double {
+        let (s, a) = components
+        return Double(s) + Double(a) / 1e18
+    }
 }

@@ -1,8 +1,14 @@
-/// The statuses this server sends.
+/// An HTTP status code with its reason phrase (RFC 9110 section 15).
 public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
     public let code: Int
     public let phrase: String
     public init(code: Int, phrase: String) { self.code = code; self.phrase = phrase }
+
+    /// `code` with its standard phrase when it is one of the statuses below, else an empty phrase
+    /// (a client that only reads the code: libcurl does not report the phrase).
+    public init(code: Int) {
+        self = Self.known.first { $0.code == code } ?? HTTPStatus(code: code, phrase: "")
+    }
 
     public static let ok = HTTPStatus(code: 200, phrase: "OK")
     public static let switchingProtocols = HTTPStatus(code: 101, phrase: "Switching Protocols")
@@ -21,47 +27,38 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
     public static let serviceUnavailable = HTTPStatus(code: 503, phrase: "Service Unavailable")
     public static let httpVersionNotSupported = HTTPStatus(code: 505, phrase: "HTTP Version Not Supported")
 
-    public var description: String { "\(code) \(phrase)" }
+    private static let known: [HTTPStatus] = [
+        .ok, .switchingProtocols, .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .requestTimeout,
+        .payloadTooLarge, .uriTooLong, .upgradeRequired, .tooManyRequests, .requestHeaderFieldsTooLarge,
+        .internalServerError, .serviceUnavailable, .httpVersionNotSupported,
+    ]
+
+    /// 200...299.
+    public var isSuccess: Bool { (200..<300).contains(code) }
+
+    public var description: String { phrase.isEmpty ? "\(code)" : "\(code) \(phrase)" }
 }
 
-/// A complete HTTP/1.1 response. Plain responses always close the connection.
-public struct HTTPResponse: Sendable, Equatable {
+/// An HTTP response: what the server sends, what the Lex client received (its head arrives
+/// first with an empty body; the body follows in chunks) and what the stand-in answers.
+public struct HTTPResponse: Sendable, Hashable {
     public var status: HTTPStatus
-    public var headers: [(String, String)]
+    public var headers: HTTPFields
     public var body: [UInt8]
 
-    public init(status: HTTPStatus, headers: [(String, String)] = [], body: [UInt8] = []) {
+    public init(status: HTTPStatus, headers: HTTPFields = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
     }
 
     /// A `text/plain` response.
-    public static func text(_ status: HTTPStatus, _ text: String, headers: [(String, String)] = []) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")] + headers, body: Array(text.utf8))
+    public static func text(_ status: HTTPStatus, _ text: String, headers: HTTPFields = []) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [HTTPField("Content-Type", "text/plain; charset=utf-8")] + headers, body: Array(text.utf8))
     }
 
     /// An `application/json` response; `json` must already be JSON.
     public static func json(_ status: HTTPStatus, _ json: String) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(json.utf8))
-    }
-
-    /// The wire form. `Content-Length` is added, and `Connection: close` unless this is a 101.
-    /// With `headOnly` the body is left out (HEAD requests) but its length is still announced.
-    public func serialized(headOnly: Bool = false) -> [UInt8] {
-        var s = "HTTP/1.1 \(status.code) \(status.phrase)\r\n"
-        for (n, v) in headers { s += "\(n): \(v)\r\n" }
-        if status != .switchingProtocols {
-            s += "Content-Length: \(body.count)\r\nConnection: close\r\n"
-        }
-        s += "\r\n"
-        var out = Array(s.utf8)
-        if !headOnly { out += body }
-        return out
-    }
-
-    public static func == (a: HTTPResponse, b: HTTPResponse) -> Bool {
-        a.status == b.status && a.body == b.body && a.headers.count == b.headers.count
-            && zip(a.headers, b.headers).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        HTTPResponse(status: status, headers: [HTTPField("Content-Type", "application/json")], body: Array(json.utf8))
     }
 }
