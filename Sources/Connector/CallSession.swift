@@ -13,6 +13,7 @@ final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate
     let route: CallRoute
     private let env: CallEnvironment
     private let eventSecret: Secret?
+    private let eventTimeout: Duration
     private let onEnd: @Sendable () -> Void
     private var logger: Logger
     private let principal: Principal?
@@ -31,6 +32,7 @@ final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate
         self.env = env
         self.principal = principal
         eventSecret = settings.config.events.secret
+        eventTimeout = settings.config.events.timeout
         self.onEnd = onEnd
         var l = logger
         l[metadataKey: "call"] = "\(id)"
@@ -116,7 +118,7 @@ final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate
             conversation.delegate = self
             self.conversation = conversation
             if let url = settings.webhookURL {
-                events = EventSink(url: url, secret: eventSecret, client: env.lexClient, logger: logger, metrics: env.metrics,
+                events = EventSink(url: url, secret: eventSecret, timeout: eventTimeout, client: env.lexClient, logger: logger, metrics: env.metrics,
                                    base: EventEnvelope(callId: id, sessionId: route.sessionId, service: "lex-\(route.api)", clientId: settings.clientId))
             }
         case .sendText(let text):

@@ -6,8 +6,8 @@ import COpenSSL
 
 /// Webhook events of one call: JSON POSTs sent one after another (so they arrive in order)
 /// through the Lex client's transport (`LexClient.http`, the same curl thread), retried by the
-/// Lex retry policy (429 and 503 `Retry-After`, throttling backoff, jitter) within the Lex request
-/// timeout. A failing receiver never blocks or fails the call: the event is logged, counted
+/// Lex retry policy (429 and 503 `Retry-After`, throttling backoff, jitter) within `timeout`
+/// (`[events] timeout_ms`, all attempts of one event included). A failing receiver never blocks or fails the call: the event is logged, counted
 /// and dropped.
 final class EventSink: @unchecked Sendable {
     private let url: String
@@ -17,6 +17,7 @@ final class EventSink: @unchecked Sendable {
     private let logger: Logger
     private let metrics: ConnectorMetrics
     private let base: EventEnvelope
+    private let timeout: Duration
     // Confined to the call's loop:
     private var sequence = 0
     // Confined to `queue`:
@@ -24,8 +25,9 @@ final class EventSink: @unchecked Sendable {
     private var sending = false
     static let maxPending = 200
 
-    init(url: String, secret: Secret?, client: LexClient, logger: Logger, metrics: ConnectorMetrics, base: EventEnvelope) {
+    init(url: String, secret: Secret?, timeout: Duration, client: LexClient, logger: Logger, metrics: ConnectorMetrics, base: EventEnvelope) {
         self.url = url
+        self.timeout = timeout
         self.secret = secret
         self.client = client
         self.logger = logger
@@ -67,7 +69,7 @@ final class EventSink: @unchecked Sendable {
             headers.append(HTTPField("X-Lexconnector-Signature", "sha256=" + Self.hmacHex(secret: secret, body: body)))
         }
         let lex = client.configuration
-        client.http.post(url: url, headers: headers, body: body, timeout: lex.requestTimeout, retry: lex.retry,
+        client.http.post(url: url, headers: headers, body: body, timeout: timeout, retry: lex.retry,
                          maxResponseBytes: lex.maxPostResponseBytes, logger: logger, callbackQueue: queue) { [self] result in
             switch result {
             case .success(let r) where r.response.status.isSuccess:

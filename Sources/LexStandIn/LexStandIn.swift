@@ -149,7 +149,8 @@ public final class LexStandIn: @unchecked Sendable {
     }
 
     /// Answers used in order, one per webhook post, before the usual `200 {}`: their
-    /// `.error` failure (status, `Retry-After`) or, for any other reply, `200 {}`.
+    /// `.error` failure (status, `Retry-After`) or, for any other reply, `200 {}`; either after
+    /// the reply's `firstByteDelayMilliseconds`.
     public func enqueueWebhookReplies(_ replies: Reply...) {
         locked { webhookFailures.append(contentsOf: replies) }
     }

@@ -23,6 +23,11 @@ extension LexStandIn {
             record.isWebhook = true
             record.inputText = String(decoding: request.body.prefix(1 << 20), as: UTF8.self)
             let scripted: Reply? = locked { webhookFailures.isEmpty ? nil : webhookFailures.removeFirst() }
+            if let scripted, scripted.firstByteDelayMilliseconds > 0, !connection.wait(milliseconds: scripted.firstByteDelayMilliseconds) {
+                record.replyStatus = 0
+                append(record)
+                return false
+            }
             if let scripted, case .error(let status, let type, let message)? = scripted.failure {
                 record.replyStatus = status
                 append(record)
