@@ -88,7 +88,8 @@ struct LoadReport {
             // JSON has no infinity: -1 stands for "above the last bound" or "none".
             func finite(_ v: Double?) -> Double { v.flatMap { $0.isFinite ? $0 : nil } ?? -1 }
             let measured = [("end of utterance to request sent", "server_speech_to_request", "lexconnector_speech_to_request_seconds"),
-                            ("reply's first bytes to first frame out", "server_reply_to_first_frame", "lexconnector_reply_to_first_frame_seconds")]
+                            ("reply's first bytes to first frame out", "server_reply_to_first_frame", "lexconnector_reply_to_first_frame_seconds"),
+                            ("streaming: Lex's first audio chunk to first frame out", "server_prompt_to_first_frame", "lexconnector_prompt_to_first_frame_seconds")]
             for (label, key, metric) in measured {
                 let h = HistogramDelta(a.histograms[metric] ?? [:], b.histograms[metric] ?? [:])
                 guard h.count > 0 else { continue }
