@@ -115,7 +115,7 @@ extension StreamingCall {
             prompt = .ended
             startPlaybackIfReady(at: now, &actions)
         } else {
-            fail(.internalError, "Lex stream failed: \(fault)", &actions)
+            fail(.internalError, fault.description, &actions)
         }
     }
 
