@@ -127,6 +127,7 @@ extension StreamingCall {
             flushTurn(at: now, &actions)
             prompt = .open(firstChunkAt: now)
             promptStartedAt = now
+            firstChunkAwaitingFrame = output == .silent ? now : nil
             first = true
         }
         reply.append(chunk, rate: rate, first: first, to: &playback)
@@ -166,9 +167,10 @@ extension StreamingCall {
         output = .playing(paced, streaming: output == .buffering)
         actions.append(.emit(.playbackStarted(PlaybackStarted())))
         sendDueFrames(at: paced.start, &actions)
-        if case .open(let firstChunkAt) = prompt, now >= firstChunkAt {
-            actions.append(.count(.promptToFirstFrame(now - firstChunkAt)))
+        if let first = firstChunkAwaitingFrame, now >= first {
+            actions.append(.count(.promptToFirstFrame(now - first)))
         }
+        firstChunkAwaitingFrame = nil
     }
 
     /// Sends the frames due by `now`; at the end of the audio, playback finishes, or waits

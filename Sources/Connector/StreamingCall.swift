@@ -55,6 +55,9 @@ final class StreamingCall {
     var closeRequestedAt: Instant?
     /// When the last prompt's first chunk came (or the fallback prompt was queued).
     var promptStartedAt: Instant?
+    /// A prompt's first chunk came at this time to silence and its first frame has not gone
+    /// out: the start of the prompt-to-first-frame reaction time (recorded once per prompt).
+    var firstChunkAwaitingFrame: Instant?
     var sessionAttributes: [String: String]
     var lastInbound: Instant
     var lastTick: Instant?

@@ -194,3 +194,21 @@ import Testing
         #expect(call.run(ms: 100).compacted == ["frame×4", "event playback_finished", "close 1000 conversation ended", "event call_ended", "release"])
     }
 }
+
+@Suite struct StreamingConversationTests {
+    @Test func theReplyRateComesFromEachChunk() {
+        #expect(StreamingConversation.sampleRate(contentType: "audio/pcm; sample-rate=8000") == 8000)
+        #expect(StreamingConversation.sampleRate(contentType: "audio/pcm") == 16000, "documented: audio/pcm is 16 kHz")
+        #expect(StreamingConversation.sampleRate(contentType: nil) == 16000)
+        #expect(StreamingConversation.sampleRate(contentType: "audio/pcm; sample-rate=3") == 16000)
+        #expect(StreamingConversation.responseContentType(rate: StreamingConversation.replyRate(callRate: 8000)) == "audio/pcm; sample-rate=8000")
+        #expect(StreamingConversation.replyRate(callRate: 24000) == 16000)
+    }
+
+    @Test func anErrorStatusStandsForItsException() {
+        #expect(StreamingConversation.exceptionType(status: 403) == "AccessDeniedException")
+        #expect(StreamingConversation.exceptionType(status: 429) == "ThrottlingException")
+        #expect(StreamingConversation.exceptionType(status: 503) == "InternalServerException")
+        #expect(StartConversation.Exception(type: StreamingConversation.exceptionType(status: 409), message: "").isRetryable == false)
+    }
+}
