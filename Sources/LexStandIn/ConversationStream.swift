@@ -5,7 +5,8 @@ import Lex
 /// Request DATA is decoded (event stream framing), each outer message's chained signature
 /// verified, the inner event decoded and handed to the core; the core's actions are carried
 /// out (events encoded and sent, replies picked from the script, faults, timers). Everything
-/// runs on the stream's serial queue, never under the connection's lock.
+/// runs under the stream's connection lock: the request callbacks arrive there (on the
+/// connection's thread, no hop per event), and timers enter it through `perform`.
 final class ConversationStream: @unchecked Sendable {
     /// Strong: timers and delayed answers may run after the stand-in stopped; `stop` ends them.
     private let owner: ConversationStandIn
@@ -14,8 +15,8 @@ final class ConversationStream: @unchecked Sendable {
     /// The bot/alias/locale/session this stream holds (nil: it conflicted, it holds none, or
     /// it ended its side and let go).
     private var sessionKey: String?
-    private let queue: DispatchQueue
-    // On `queue`:
+    private let timerLock = NSLock()
+    // Under the connection's lock:
     private var decoder = EventStreamDecoder(maxMessageBytes: 1 << 20)
     private var verifier: SigV4EventVerifier?
     private var core: ConversationCore
@@ -30,7 +31,6 @@ final class ConversationStream: @unchecked Sendable {
         self.stream = stream
         self.index = index
         self.sessionKey = sessionKey
-        self.queue = DispatchQueue(label: "standin-conversation")
         let c = owner.configuration
         core = ConversationCore(settings: .init(rmsThreshold: c.rmsThreshold, endSilenceMilliseconds: c.endSilenceMilliseconds,
                                                 dtmfEndMilliseconds: c.dtmfEndMilliseconds,
@@ -43,33 +43,46 @@ final class ConversationStream: @unchecked Sendable {
 
     /// Wires the stream's callbacks (on the connection thread, in the request's HEADERS callback).
     func start(failure: ConversationFault?) {
-        stream.onData = { [self] bytes in queue.async { self.received(bytes) } }
-        stream.onEnd = { [self] in queue.async { self.clientEnd() } }
-        stream.onClose = { [self] code in queue.async { self.streamClosed(code) } }
-        queue.async { [self] in
-            if let failure { return fail(failure) }
-            let c = owner.configuration
-            if c.heartbeatIntervalSeconds > 0 {
-                let timer = DispatchSource.makeTimerSource(queue: queue)
-                timer.schedule(deadline: .now() + c.heartbeatIntervalSeconds, repeating: c.heartbeatIntervalSeconds)
-                timer.setEventHandler { [weak self] in self?.send(.heartbeat(.init(eventId: UUID().uuidString))) }
-                timer.resume()
-                heartbeat = timer
-            }
-            if let lifetime = c.maxStreamLifetimeSeconds {
-                queue.asyncAfter(deadline: .now() + lifetime) { [weak self] in
-                    guard let self, !done else { return }
-                    owner.update(index) { $0.lifetimeExpired = true }
-                    end()
-                }
+        // The request callbacks run on the connection's thread under its lock: handled in place.
+        stream.onData = { [self] bytes in received(bytes) }
+        stream.onEnd = { [self] in clientEnd() }
+        stream.onClose = { [self] code in streamClosed(code) }
+        if let failure { return fail(failure) }
+        let c = owner.configuration
+        if c.heartbeatIntervalSeconds > 0 {
+            let timer = DispatchSource.makeTimerSource(queue: .global())
+            timer.schedule(deadline: .now() + c.heartbeatIntervalSeconds, repeating: c.heartbeatIntervalSeconds)
+            timer.setEventHandler { [weak self] in self?.perform { $0.send(.heartbeat(.init(eventId: UUID().uuidString))) } }
+            timer.resume()
+            timerLock.withLock { heartbeat = timer }
+        }
+        if let lifetime = c.maxStreamLifetimeSeconds {
+            after(seconds: lifetime) { me in
+                me.owner.update(me.index) { $0.lifetimeExpired = true }
+                me.end()
             }
         }
     }
 
+    /// Runs `body` under the connection's lock unless the stream is over (or its connection gone).
+    private func perform(_ body: @escaping (ConversationStream) -> Void) {
+        stream.connection?.withSession { [self] _ in
+            if !done { body(self) }
+        }
+    }
+
+    private func after(seconds: Double, _ body: @escaping @Sendable (ConversationStream) -> Void) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak self] in self?.perform(body) }
+    }
+
     /// The stand-in is stopping: no more events, no timers.
     func stop() {
-        queue.async { [self] in
-            done = true
+        cancelHeartbeat()
+        perform { $0.done = true }
+    }
+
+    private func cancelHeartbeat() {
+        timerLock.withLock {
             heartbeat?.cancel()
             heartbeat = nil
         }
@@ -158,8 +171,7 @@ final class ConversationStream: @unchecked Sendable {
 
     private func streamClosed(_ code: HTTP2ErrorCode) {
         done = true
-        heartbeat?.cancel()
-        heartbeat = nil
+        cancelHeartbeat()
         owner.closed(index, sessionKey: sessionKey, code: code)
     }
 
@@ -171,10 +183,7 @@ final class ConversationStream: @unchecked Sendable {
             case .send(let event): send(event)
             case .fail(let fault): fail(fault)
             case .scheduleDTMFEnd(let generation, let ms):
-                queue.asyncAfter(deadline: .now() + .milliseconds(ms)) { [weak self] in
-                    guard let self, !done else { return }
-                    perform(core.dtmfTimerFired(generation: generation))
-                }
+                after(seconds: Double(ms) / 1000) { me in me.perform(me.core.dtmfTimerFired(generation: generation)) }
             case .turn(let turn):
                 let reply = owner.nextReply(for: turn)
                 owner.update(index) { $0.turns.append(reply.transcript ?? turn.heard) }
@@ -184,13 +193,11 @@ final class ConversationStream: @unchecked Sendable {
                     continue
                 }
                 pendingAnswers += 1
-                queue.asyncAfter(deadline: .now() + .milliseconds(reply.delayMilliseconds)) { [weak self] in
-                    guard let self else { return }
-                    pendingAnswers -= 1
-                    guard !done else { return }
-                    if let failure = reply.failure { return fail(failure) }
-                    answer(reply, turn)
-                    if clientEnded && pendingAnswers == 0 { end() }
+                after(seconds: Double(reply.delayMilliseconds) / 1000) { me in
+                    me.pendingAnswers -= 1
+                    if let failure = reply.failure { return me.fail(failure) }
+                    me.answer(reply, turn)
+                    if me.clientEnded && me.pendingAnswers == 0 { me.end() }
                 }
             }
         }
@@ -237,8 +244,7 @@ final class ConversationStream: @unchecked Sendable {
     private func end() {
         releaseSession()
         done = true
-        heartbeat?.cancel()
-        heartbeat = nil
+        cancelHeartbeat()
         stream.finish()
     }
 
