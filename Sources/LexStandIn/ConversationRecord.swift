@@ -44,12 +44,36 @@ public struct ConversationRecord: Sendable {
     public var sent: [String: Int] = [:]
     /// Transcripts answered, in order (one per turn).
     public var turns: [String] = []
+    /// CLOCK_MONOTONIC nanoseconds (`LexStandIn.monotonicNanoseconds`) when each answer's first
+    /// event was sent, in order.
+    public var answeredAt: [UInt64] = []
     /// `PlaybackInterruptionEvent` reasons sent, in order.
     public var interruptions: [String] = []
     /// The fault the stream ended with, when it did (scripted, or a refusal of bad input).
     public var fault: ConversationFault?
     /// The stand-in's maximum stream lifetime ran out and it ended the stream.
     public var lifetimeExpired = false
+
+    /// One line for logs and tools: ids, checks, counts, how it ended (no secret: the
+    /// signature check's reason names no key).
+    public var summary: String {
+        let check: String
+        switch signature {
+        case .valid: check = "valid"
+        case .missing: check = "missing"
+        case .invalid(let why): check = "invalid (\(why.prefix(100)))"
+        }
+        var fields = ["conversation \(sequence):", "session=\(sessionId)", "scheme=\(scheme)", "status=\(status)",
+                      "signature=\(check)", "chained=\(verifiedSignatures)", "audio=\(audioEvents) events/\(audioBytes) B",
+                      "dtmf=\"\(dtmf)\"", "turns=\(turns.count)", "interruptions=\(interruptions.count)",
+                      "playback_completions=\(playbackCompletions)", "disconnected=\(disconnected)",
+                      "end_of_stream=\(endOfStream)"]
+        if let signatureFailure { fields.append("chain_failure=\"\(signatureFailure)\"") }
+        if let fault { fields.append("fault=\"\(fault)\"") }
+        if lifetimeExpired { fields.append("lifetime_expired") }
+        fields.append("closed=\(closed.map { "\($0)" } ?? "open")")
+        return fields.joined(separator: " ")
+    }
 
     /// Events of one `:event-type`, e.g. `"DTMFInputEvent"`.
     public func count(of eventType: String) -> Int {

@@ -222,6 +222,7 @@ public final class ConversationStandIn: @unchecked Sendable {
     private func refuse(_ stream: HTTP2ServerStream, status: Int, type: String, message: String, record: ConversationRecord?) {
         if var record {
             record.status = status
+            record.closed = .noError  // answered and ended: no stream to follow
             locked {
                 record.sequence = records.count + 1
                 records.append(record)

@@ -168,7 +168,7 @@ final class ConversationStream: @unchecked Sendable {
                 owner.update(index) { $0.turns.append(reply.transcript ?? turn.heard) }
                 guard reply.delayMilliseconds > 0 else {
                     if let failure = reply.failure { return fail(failure) }
-                    perform(core.answer(reply, turn: turn))
+                    answer(reply, turn)
                     continue
                 }
                 pendingAnswers += 1
@@ -177,11 +177,17 @@ final class ConversationStream: @unchecked Sendable {
                     pendingAnswers -= 1
                     guard !done else { return }
                     if let failure = reply.failure { return fail(failure) }
-                    perform(core.answer(reply, turn: turn))
+                    answer(reply, turn)
                     if clientEnded && pendingAnswers == 0 { end() }
                 }
             }
         }
+    }
+
+    private func answer(_ reply: ConversationReply, _ turn: ConversationTurn) {
+        let at = LexStandIn.monotonicNanoseconds()
+        owner.update(index) { $0.answeredAt.append(at) }
+        perform(core.answer(reply, turn: turn))
     }
 
     private func send(_ event: StartConversation.OutputEvent) {
