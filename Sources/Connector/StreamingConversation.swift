@@ -62,6 +62,8 @@ final class StreamingConversation: @unchecked Sendable {
     private var ending = false
     private var opened = 0
     private var droppedSends = 0
+    /// The events' date, made once per second (50 events a second share it).
+    private var date = SigV4Date(unixSeconds: 0)
 
     init(client: HTTP2Client, target: LexTarget, endpoints: LexEndpoints, settings: CallSettings,
          queue: DispatchQueue, logger: Logger, metrics: StreamMetrics) {
@@ -148,7 +150,7 @@ final class StreamingConversation: @unchecked Sendable {
         ending = true
         send(.disconnection(StartConversation.DisconnectionEvent()))
         if var s = signer {
-            try? stream.send(s.endOfStreamFrame(date: SigV4Date(Date())))
+            try? stream.send(s.endOfStreamFrame(date: currentDate()))
             signer = s
         }
         stream.finish()
@@ -167,7 +169,7 @@ final class StreamingConversation: @unchecked Sendable {
     private func send(_ event: StartConversation.InputEvent) {
         guard let stream, var s = signer else { return }
         do {
-            let frame = try s.signedFrame(event.message(), date: SigV4Date(Date()))
+            let frame = try s.signedFrame(event.message(), date: currentDate())
             signer = s
             try stream.send(frame)
             metrics.eventOut(event.eventType)
@@ -177,6 +179,12 @@ final class StreamingConversation: @unchecked Sendable {
             droppedSends += 1
             if droppedSends == 1 { logger.warning("lex stream event dropped: \(error)", metadata: ["event": "\(event.eventType)"]) }
         }
+    }
+
+    private func currentDate() -> SigV4Date {
+        let seconds = Int64(Date().timeIntervalSince1970)
+        if seconds != date.unixSeconds { date = SigV4Date(unixSeconds: seconds) }
+        return date
     }
 
     private func received(_ bytes: [UInt8]) {

@@ -135,6 +135,12 @@ import Testing
         #expect(lex.streams.map(\.sessionId) == ["caller-stream-1", "caller-stream-1"])
         client.sendClose()
         #expect(lex.waitUntil { $0.streams.last?.disconnected == true })
+        let metrics = String(decoding: h.connector.metrics.exposition(), as: UTF8.self)
+        #expect(metrics.contains("lexconnector_stream_reopens_total 1"))
+        #expect(metrics.contains(#"lexconnector_stream_errors_total{type="ThrottlingException"} 1"#))
+        #expect(metrics.contains(#"lexconnector_stream_events_total{direction="out",type="ConfigurationEvent"} 2"#))
+        #expect(metrics.contains(#"lexconnector_stream_events_total{direction="in",type="AudioResponseEvent"}"#))
+        #expect(metrics.contains("lexconnector_prompt_to_first_frame_seconds_count"))
     }
 
     @Test func aFaultThatRepeatsCloses1011() throws {
