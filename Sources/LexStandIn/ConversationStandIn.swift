@@ -76,6 +76,11 @@ public final class ConversationStandIn: @unchecked Sendable {
     func stop() {
         plainServer.stop()
         tlsServer?.stop()
+        let open: [ConversationStream] = locked {
+            defer { openStreams = [:] }
+            return Array(openStreams.values)
+        }
+        for stream in open { stream.stop() }
     }
 
     // MARK: Script
@@ -149,9 +154,17 @@ public final class ConversationStandIn: @unchecked Sendable {
         }
     }
 
-    func closed(_ index: Int, sessionKey: String, code: HTTP2ErrorCode) {
+    /// The stand-in ended its side of a stream (an answer's end, a fault): the session id is free
+    /// for a new stream at once, as Lex's conversation is over (the client's side may still close later).
+    func sessionEnded(_ sessionKey: String) {
+        _ = locked { openSessions.remove(sessionKey) }
+    }
+
+    /// `sessionKey`: the session the stream still holds, nil when it holds none.
+    func closed(_ index: Int, sessionKey: String?, code: HTTP2ErrorCode) {
         state.lock()
-        if openStreams.removeValue(forKey: index) != nil { openSessions.remove(sessionKey) }
+        openStreams.removeValue(forKey: index)
+        if let sessionKey { openSessions.remove(sessionKey) }
         if records[index].closed == nil { records[index].closed = code }
         state.broadcast()
         state.unlock()
@@ -208,7 +221,7 @@ public final class ConversationStandIn: @unchecked Sendable {
             let failure = conflict || openingFailures.isEmpty ? nil : openingFailures.removeFirst()
             return (records.count - 1, conflict, failure)
         }
-        let conversation = ConversationStream(owner: self, stream: stream, index: index, sessionKey: sessionKey,
+        let conversation = ConversationStream(owner: self, stream: stream, index: index, sessionKey: conflict ? nil : sessionKey,
                                               sessionId: target[3], seed: seed)
         locked {
             openStreams[index] = conversation

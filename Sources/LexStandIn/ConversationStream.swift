@@ -7,10 +7,13 @@ import Lex
 /// out (events encoded and sent, replies picked from the script, faults, timers). Everything
 /// runs on the stream's serial queue, never under the connection's lock.
 final class ConversationStream: @unchecked Sendable {
-    private unowned let owner: ConversationStandIn
+    /// Strong: timers and delayed answers may run after the stand-in stopped; `stop` ends them.
+    private let owner: ConversationStandIn
     private let stream: HTTP2ServerStream
     private let index: Int
-    private let sessionKey: String
+    /// The bot/alias/locale/session this stream holds (nil: it conflicted, it holds none, or
+    /// it ended its side and let go).
+    private var sessionKey: String?
     private let queue: DispatchQueue
     // On `queue`:
     private var decoder = EventStreamDecoder(maxMessageBytes: 1 << 20)
@@ -21,7 +24,7 @@ final class ConversationStream: @unchecked Sendable {
     private var pendingAnswers = 0
     private var heartbeat: DispatchSourceTimer?
 
-    init(owner: ConversationStandIn, stream: HTTP2ServerStream, index: Int, sessionKey: String, sessionId: String,
+    init(owner: ConversationStandIn, stream: HTTP2ServerStream, index: Int, sessionKey: String?, sessionId: String,
          seed: String?) {
         self.owner = owner
         self.stream = stream
@@ -60,6 +63,15 @@ final class ConversationStream: @unchecked Sendable {
                     end()
                 }
             }
+        }
+    }
+
+    /// The stand-in is stopping: no more events, no timers.
+    func stop() {
+        queue.async { [self] in
+            done = true
+            heartbeat?.cancel()
+            heartbeat = nil
         }
     }
 
@@ -202,6 +214,7 @@ final class ConversationStream: @unchecked Sendable {
     private func fail(_ fault: ConversationFault) {
         guard !done else { return }
         owner.update(index) { $0.fault = fault }
+        releaseSession()  // before the client can hear of it
         switch fault {
         case .exception(let e):
             send(.exception(e))
@@ -216,7 +229,13 @@ final class ConversationStream: @unchecked Sendable {
     }
 
     /// END_STREAM on the response; nothing more is sent.
+    private func releaseSession() {
+        if let sessionKey { owner.sessionEnded(sessionKey) }
+        sessionKey = nil
+    }
+
     private func end() {
+        releaseSession()
         done = true
         heartbeat?.cancel()
         heartbeat = nil

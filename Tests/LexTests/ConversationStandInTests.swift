@@ -318,6 +318,21 @@ struct ConversationStandInTests {
         #expect(first.end == nil)
     }
 
+    @Test func aStreamEndedByAFaultFreesItsSessionAtOnce() throws {
+        let lex = try Self.standIn()
+        defer { lex.stop() }
+        let http2 = Self.client()
+        defer { http2.shutdown() }
+        lex.conversations.enqueueStreamFailures(.throttling)
+        let first = try ConversationTestClient(client: http2, baseURL: lex.baseURL, sessionId: "again")
+        #expect(first.wait { !$0.events.isEmpty })  // the exception; the client has not closed its side
+        let second = try ConversationTestClient(client: http2, baseURL: lex.baseURL, sessionId: "again")
+        try second.configure()
+        try second.speak()
+        #expect(second.waitForPrompts(1))
+        #expect(lex.conversations.streams.map { $0.fault } == [.throttling, nil])
+    }
+
     @Test func heartbeatsAndMaximumLifetime() throws {
         let lex = try Self.standIn {
             $0.streaming.heartbeatIntervalSeconds = 0.05
