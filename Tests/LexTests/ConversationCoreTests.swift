@@ -105,6 +105,17 @@ struct ConversationCoreTests {
         }
     }
 
+    @Test(arguments: [
+        SC.AudioInputEvent(audioChunk: [0, 1, 2, 0xFF, 0xFE], eventId: "c-1"),
+        SC.AudioInputEvent(audioChunk: [7, 8], eventId: nil),
+        SC.AudioInputEvent(audioChunk: [7, 8], eventId: "c-2", clientTimestampMillis: 1_700_000_000_000),
+        SC.AudioInputEvent(audioChunk: [], contentType: "audio/lpcm; sample-rate=16000", eventId: "q\"uote"),
+    ])
+    func audioInputDecodesTheSameByEitherPath(_ event: SC.AudioInputEvent) throws {
+        let decoded = try SC.InputEvent(message: SC.InputEvent.audioInput(event).message())
+        #expect(decoded == .audioInput(event))
+    }
+
     @Test func answerCarriesIntentStateAndMergedAttributes() {
         var (core, _) = Self.configured(.init(responseContentType: "audio/pcm", sessionState: .init(sessionAttributes: ["a": "1"])))
         let out = core.answer(.init(transcript: nil, intentName: "Bye", message: nil, dialogActionType: "Close", intentState: "Fulfilled",

@@ -74,10 +74,10 @@ run() {
   thread_ticks >"$OUT/$name.ticks1"
   wait "$gen" || true
   # The Lex HTTP/2 client thread's share of the server's CPU over those 10 s.
-  awk 'NR==FNR { a[$1] += $2; next } { b[$1] += $2 } END {
-         for (k in b) { d = b[k] - a[k]; total += d; if (k == "lex-http2") lex += d }
-         printf "server CPU over 10 s: %.2f cores; Lex HTTP/2 client thread (lex-http2): %.3f cores, %.1f%% of the server\n",
-                total / 1000, lex / 1000, total > 0 ? 100 * lex / total : 0 }' \
+  awk 'NR==FNR { a[$1] += $2; next } { b[$1] += $2 }
+       END { for (k in b) { d = b[k] - a[k]; total += d; if (k == "lex-http2") lex += d }
+             share = (total > 0) ? 100 * lex / total : 0
+             printf("server CPU over 10 s: %.2f cores; Lex HTTP/2 client thread (lex-http2): %.3f cores, %.1f%% of the server\n", total / 1000, lex / 1000, share) }' \
     "$OUT/$name.ticks0" "$OUT/$name.ticks1" >"$OUT/$name.threads"
   grep -E "^(calls|frames|server|outbound|replies|Lex|  stand-in|  server,|lexcall CPU)" "$OUT/$name.txt" | sed 's/^/   /' >&2 || true
   sed 's/^/   /' "$OUT/$name.threads" >&2
