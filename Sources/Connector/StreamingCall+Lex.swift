@@ -98,9 +98,7 @@ extension StreamingCall {
         prompt = .none
         if fault.isRetryable && faultsInARow < Self.maxReopens && closeRequestedAt == nil {
             faultsInARow += 1
-            actions.append(.count(.streamReopened))
-            actions.append(.log(.warning, "reopening the lex stream on the same session id"))
-            actions.append(.reopenStream(sessionAttributes: sessionAttributes))
+            stream = .reopening(at: now + Self.reopenDelay)
             return
         }
         stream = .closed

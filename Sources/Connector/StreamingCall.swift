@@ -10,7 +10,8 @@ import WebSocketServer
 /// pure like it (no clock, no I/O, no transport: it asks for `streamAudio`, `streamDTMF`,
 /// `streamPlaybackCompleted`, `reopenStream` and `endStream` and takes `LexStreamInput`s).
 ///
-///     stream:   open ──retryable fault (first since the last event)──▶ open (reopened, same session id)
+///     stream:   open ──retryable fault (first since Lex's last event)──▶ reopening (caller input held, bounded)
+///               reopening ──`reopenDelay` later, on a tick──▶ open (same session id; held input sent first)
 ///               open ──other fault──▶ closed (1011 with the reason, or the fallback prompt, then 1000)
 ///     prompt:   none ──audio──▶ open ──empty chunk──▶ ended ──last frame sent──▶ none (+ PlaybackCompletionEvent)
 ///               open | ended ──PlaybackInterruptionEvent──▶ none (Vonage `clear`, no completion)
@@ -26,9 +27,23 @@ final class StreamingCall {
 
     enum Stream: Equatable {
         case open
+        /// After a retryable fault: a new stream opens at this time (on a tick); the caller's
+        /// audio and keys wait in `held` until then.
+        case reopening(at: Instant)
         /// Gave up after a fault: the caller's audio is dropped, the call is closing.
         case closed
     }
+
+    /// Caller input waiting for a reopened stream.
+    enum HeldInput: Equatable {
+        case audio([UInt8])
+        case dtmf(String)
+    }
+
+    /// From a retryable fault to the new stream: time for Lex to let go of the session.
+    static let reopenDelay: Duration = .milliseconds(200)
+    /// Audio chunks held while the stream reopens (3 s); beyond it the oldest go.
+    static let maxHeldAudioChunks = 150
 
     /// The prompt Lex is sending.
     enum Prompt: Equatable {
@@ -51,6 +66,8 @@ final class StreamingCall {
     var prompt: Prompt = .none
     /// Faults since Lex's last event.
     var faultsInARow = 0
+    var held: [HeldInput] = []
+    var heldAudioChunks = 0
     /// `Close` or `nexmo-close` came at this time: close once the prompt has played.
     var closeRequestedAt: Instant?
     /// When the last prompt's first chunk came (or the fallback prompt was queued).
@@ -89,8 +106,11 @@ final class StreamingCall {
         }
         lastInbound = now
         pending.received += 1
-        guard stream == .open else { return }
-        inbound.receive(data) { chunk in actions.append(.streamAudio(chunk)) }
+        switch stream {
+        case .open: inbound.receive(data) { chunk in actions.append(.streamAudio(chunk)) }
+        case .reopening: inbound.receive(data) { chunk in hold(.audio(chunk), &actions) }
+        case .closed: return
+        }
     }
 
     func receiveText(_ text: String, at now: Instant, _ actions: inout [CallAction]) {
@@ -108,7 +128,11 @@ final class StreamingCall {
             }
             stats.dtmfDigits += 1
             actions.append(.emit(.dtmf(DTMFPressed(digit: digit))))
-            if stream == .open { actions.append(.streamDTMF(digit)) }
+            switch stream {
+            case .open: actions.append(.streamDTMF(digit))
+            case .reopening: hold(.dtmf(digit), &actions)
+            case .closed: break
+            }
         case .cleared:
             actions.append(.log(.debug, "vonage event", ["event": "websocket:cleared"]))
         case .notify:
@@ -124,6 +148,7 @@ final class StreamingCall {
         lastTick = now
         if case .playing = output { sendDueFrames(at: now, &actions) }
         if ending != nil { return }
+        if case .reopening(let at) = stream, now >= at { reopen(&actions) }
         flushCounters(&actions)
         if let asked = closeRequestedAt, output == .silent, prompt == .none, now - asked >= Self.closeGrace {
             return close(.normal, "conversation ended")
@@ -142,6 +167,34 @@ final class StreamingCall {
         if pending.late > 0 { actions.append(.count(.framesLate(pending.late))) }
         if pending.received > 0 { actions.append(.count(.framesReceived(pending.received))) }
         pending = ActiveCall.FrameCounts()
+    }
+
+    // MARK: - Reopening
+
+    private func hold(_ input: HeldInput, _ actions: inout [CallAction]) {
+        held.append(input)
+        guard case .audio = input else { return }
+        heldAudioChunks += 1
+        guard heldAudioChunks > Self.maxHeldAudioChunks, let oldest = held.firstIndex(where: { if case .audio = $0 { true } else { false } }) else { return }
+        held.remove(at: oldest)
+        heldAudioChunks -= 1
+        if heldAudioChunks == Self.maxHeldAudioChunks { actions.append(.log(.warning, "lex stream reopening: the oldest held audio is dropped")) }
+    }
+
+    /// The new stream opens on the same session id; what the caller said and pressed meanwhile goes first.
+    private func reopen(_ actions: inout [CallAction]) {
+        stream = .open
+        actions.append(.count(.streamReopened))
+        actions.append(.log(.warning, "reopening the lex stream on the same session id", ["held_chunks": "\(heldAudioChunks)"]))
+        actions.append(.reopenStream(sessionAttributes: sessionAttributes))
+        for input in held {
+            switch input {
+            case .audio(let chunk): actions.append(.streamAudio(chunk))
+            case .dtmf(let digit): actions.append(.streamDTMF(digit))
+            }
+        }
+        held.removeAll()
+        heldAudioChunks = 0
     }
 
     // MARK: - Ending

@@ -14,8 +14,8 @@ protocol StreamingConversationDelegate: AnyObject {
 /// `reopenStream` and `endStream` actions; it decides nothing about the call.
 ///
 /// Per stream: the opening request (`StartConversationRequest`), then `ConfigurationEvent`
-/// (`responseContentType`, the session attributes with `barge_in` as the default
-/// allow-interrupt, the request attributes, the welcome text as a welcome message on the first
+/// (`responseContentType`, the session attributes, with `x-amz-lex:allow-interrupt:*:*` false
+/// when `barge_in` is off, the request attributes, the welcome text as a welcome message on the first
 /// stream only), then audio, DTMF and playback-completion events as the call sends them. At the
 /// end, a `DisconnectionEvent` and the signed empty message, then up to `endTimeout` for Lex to
 /// end its side before the stream is cancelled. Confined to the call's queue; callbacks of a
@@ -23,6 +23,9 @@ protocol StreamingConversationDelegate: AnyObject {
 final class StreamingConversation: @unchecked Sendable {
     /// How long the end of a conversation waits for Lex to end its side.
     static let endTimeout: Duration = .seconds(2)
+
+    /// Lex V2's session attribute for whether prompts may be interrupted, for every intent and slot.
+    static let allowInterruptAttribute = "x-amz-lex:allow-interrupt:*:*"
 
     /// The `responseContentType` asked for: 16-bit PCM at `rate`. The `sample-rate` parameter
     /// is not documented for StartConversation (the reference documents `audio/pcm` as 16 kHz);
@@ -62,6 +65,8 @@ final class StreamingConversation: @unchecked Sendable {
     private var ending = false
     private var opened = 0
     private var droppedSends = 0
+    /// The events' date, made once per second (50 events a second share it).
+    private var date = SigV4Date(unixSeconds: 0)
 
     init(client: HTTP2Client, target: LexTarget, endpoints: LexEndpoints, settings: CallSettings,
          queue: DispatchQueue, logger: Logger, metrics: StreamMetrics) {
@@ -114,8 +119,10 @@ final class StreamingConversation: @unchecked Sendable {
         metrics.streamOpened()
         opened += 1
         var attributes = sessionAttributes
-        if attributes.keys.allSatisfy({ !$0.hasPrefix("x-amz-lex:allow-interrupt:") }) {
-            attributes["x-amz-lex:allow-interrupt:*:*"] = settings.bargeIn ? "true" : "false"
+        // `barge_in` false: no prompt may be interrupted, unless the call's own attributes say
+        // otherwise. True (the default): nothing is set, so the bot's per-prompt setting holds.
+        if !settings.bargeIn, attributes.keys.allSatisfy({ !$0.hasPrefix("x-amz-lex:allow-interrupt:") }) {
+            attributes[Self.allowInterruptAttribute] = "false"
         }
         var state = StartConversation.SessionState(sessionAttributes: attributes)
         var welcome: [StartConversation.Message]?
@@ -148,7 +155,7 @@ final class StreamingConversation: @unchecked Sendable {
         ending = true
         send(.disconnection(StartConversation.DisconnectionEvent()))
         if var s = signer {
-            try? stream.send(s.endOfStreamFrame(date: SigV4Date(Date())))
+            try? stream.send(s.endOfStreamFrame(date: currentDate()))
             signer = s
         }
         stream.finish()
@@ -167,7 +174,7 @@ final class StreamingConversation: @unchecked Sendable {
     private func send(_ event: StartConversation.InputEvent) {
         guard let stream, var s = signer else { return }
         do {
-            let frame = try s.signedFrame(event.message(), date: SigV4Date(Date()))
+            let frame = try s.signedFrame(event.message(), date: currentDate())
             signer = s
             try stream.send(frame)
             metrics.eventOut(event.eventType)
@@ -177,6 +184,12 @@ final class StreamingConversation: @unchecked Sendable {
             droppedSends += 1
             if droppedSends == 1 { logger.warning("lex stream event dropped: \(error)", metadata: ["event": "\(event.eventType)"]) }
         }
+    }
+
+    private func currentDate() -> SigV4Date {
+        let seconds = Int64(Date().timeIntervalSince1970)
+        if seconds != date.unixSeconds { date = SigV4Date(unixSeconds: seconds) }
+        return date
     }
 
     private func received(_ bytes: [UInt8]) {

@@ -71,6 +71,25 @@ import Testing
         #expect(record.configuration?.responseContentType == "audio/pcm; sample-rate=\(rate == 8000 ? 8000 : 16000)")
         #expect(record.headers.contains { $0.name == "x-amz-lex-conversation-mode" && $0.value == "AUDIO" })
         #expect(record.headers.contains { $0.name == "x-amz-security-token" })
+        #expect(record.configuration?.sessionState?.sessionAttributes?["x-amz-lex:allow-interrupt:*:*"] == nil,
+                "barge_in on (the default): the bot's per-prompt setting decides")
+    }
+
+    @Test func bargeInOffForbidsInterruptionAndTheAttributesGoInTheConfiguration() throws {
+        let h = try Self.connectorHarness(tls: false)
+        defer { h.stop() }
+        let lex = h.standIn.conversations
+        let client = try h.client(Self.path)
+        client.sendStart(rate: 16000, secret: Self.secret, extra: [
+            "barge_in": false, "session_attributes": ["tier": "gold"], "request_attributes": ["channel": "phone"],
+        ])
+        #expect(client.wait { $0.texts.contains("ok") })
+        #expect(lex.waitUntil { $0.streams.first?.configuration != nil })
+        let configuration = try #require(lex.streams.first?.configuration)
+        #expect(configuration.sessionState?.sessionAttributes == ["tier": "gold", "x-amz-lex:allow-interrupt:*:*": "false"])
+        #expect(configuration.requestAttributes == ["channel": "phone"] && configuration.welcomeMessages == nil)
+        client.sendClose()
+        #expect(lex.waitUntil { $0.streams.first?.disconnected == true })
     }
 
     @Test func bargeInClearsAndDTMFReachesLexAsDTMFEvents() throws {
@@ -131,10 +150,19 @@ import Testing
         #expect(client.wait { $0.texts.contains("ok") })
         #expect(lex.waitUntil { $0.streamCount == 2 }, "reopened once")
         client.stream(Self.speech(ms: 300, rate: 8000) + [UInt8](repeating: 0, count: 16 * 600), rate: 8000)
-        #expect(client.wait { $0.frames.count >= 10 }, "the reopened stream answers")
+        let answered = client.wait { $0.frames.count >= 10 }
+        let diagnostics = answered ? "" : "; streams: " + lex.streams.map { "\($0.sequence) status \($0.status) fault \(String(describing: $0.fault)) turns \($0.turns) audio events \($0.audioEvents)" }.joined(separator: ", ")
+            + "; log: " + h.logs.all.filter { $0.contains("lex stream") || $0.contains("closing") }.joined(separator: " | ")
+        #expect(answered, "the reopened stream answers\(diagnostics)")
         #expect(lex.streams.map(\.sessionId) == ["caller-stream-1", "caller-stream-1"])
         client.sendClose()
         #expect(lex.waitUntil { $0.streams.last?.disconnected == true })
+        let metrics = String(decoding: h.connector.metrics.exposition(), as: UTF8.self)
+        #expect(metrics.contains("lexconnector_stream_reopens_total 1"))
+        #expect(metrics.contains(#"lexconnector_stream_errors_total{type="ThrottlingException"} 1"#))
+        #expect(metrics.contains(#"lexconnector_stream_events_total{direction="out",type="ConfigurationEvent"} 2"#))
+        #expect(metrics.contains(#"lexconnector_stream_events_total{direction="in",type="AudioResponseEvent"}"#))
+        #expect(metrics.contains("lexconnector_prompt_to_first_frame_seconds_count"))
     }
 
     @Test func aFaultThatRepeatsCloses1011() throws {

@@ -150,8 +150,14 @@ import Testing
     func aRetryableFaultReopensOnceThenCloses1011(fault: LexStreamFault) {
         var call = Self.call()
         _ = call.start()
-        #expect(call.lexStream(.failed(fault)) == ["event error", "stream reopen"])
-        #expect(call.run(ms: 100, silence: true).allSatisfy { $0 == "stream audio 320" }, "the caller's audio goes on to the new stream")
+        #expect(call.lexStream(.failed(fault)) == ["event error"])
+        #expect(call.run(ms: 180, silence: true) == [], "the caller's audio is held while Lex lets go of the session")
+        #expect(call.dtmf("7") == ["event dtmf"])
+        let reopened = call.run(ms: 20, silence: true)
+        #expect(reopened.first == "stream reopen")
+        #expect(reopened.dropFirst().filter { $0 == "stream audio 320" }.count >= 8 && reopened.contains("stream dtmf 7"),
+                "the held audio and keys go first on the new stream: \(reopened)")
+        #expect(call.run(ms: 100, silence: true).allSatisfy { $0 == "stream audio 320" })
         let lines = call.lexStream(.failed(fault))
         let reason = fault.description
         #expect(lines == ["event error", "stream end", "text \(CallEnd.errorMessage(reason))", "close 1011 \(reason)", "event call_ended", "release"])
@@ -162,15 +168,29 @@ import Testing
     @Test func anEventFromLexBetweenFaultsAllowsAnotherReopen() {
         var call = Self.call()
         _ = call.start()
-        #expect(call.lexStream(.failed(.reset("connection closed"))) == ["event error", "stream reopen"])
+        #expect(call.lexStream(.failed(.reset("connection closed"))) == ["event error"])
+        #expect(call.run(ms: 200) == ["stream reopen"])
         _ = call.lexStream(.transcript("hello"))
-        #expect(call.lexStream(.failed(.exception(.throttling("")))) == ["event error", "stream reopen"])
+        #expect(call.lexStream(.failed(.exception(.throttling("")))) == ["event error"])
+        #expect(call.run(ms: 200) == ["stream reopen"])
+    }
+
+    @Test func heldAudioIsBounded() {
+        var call = Self.call(rate: 8000)
+        _ = call.start()
+        _ = call.lexStream(.failed(.reset("connection closed")))
+        call.advance(ms: 5000)  // a stalled loop: no tick for 5 s, audio keeps coming
+        for _ in 0..<250 { _ = call.audio([UInt8](repeating: 1, count: 320)) }
+        let lines = call.tick()
+        #expect(lines.first == "stream reopen")
+        #expect(lines.filter { $0 == "stream audio 320" }.count == StreamingCall.maxHeldAudioChunks, "3 s held, the oldest dropped")
     }
 
     @Test func lexEndingTheStreamIsItsLifetimeRunningOut() {
         var call = Self.call()
         _ = call.start()
-        #expect(call.lexStream(.ended) == ["event error", "stream reopen"])
+        #expect(call.lexStream(.ended) == ["event error"])
+        #expect(call.run(ms: 200) == ["stream reopen"])
         #expect(call.counts.contains(.streamError("lifetime_ended")))
     }
 
