@@ -18,6 +18,18 @@ enum CallAction: Sendable {
     case sendToLex(LexInput, sessionAttributes: [String: String])
     /// Abandon the open Lex turn: no reply input for it may follow.
     case cancelLex
+    /// Streaming calls: one `AudioInputEvent` of 8 kHz 16-bit LE PCM (`StreamingInbound.chunkBytes`).
+    case streamAudio([UInt8])
+    /// Streaming calls: one `DTMFInputEvent` (`0-9`, `A-D`, `*`, `#`).
+    case streamDTMF(String)
+    /// Streaming calls: a `PlaybackCompletionEvent` (the prompt's last frame has been sent).
+    case streamPlaybackCompleted
+    /// Streaming calls: open a new stream on the same session id (after a retryable fault),
+    /// configured with these session attributes; the caller's audio goes on to it.
+    case reopenStream(sessionAttributes: [String: String])
+    /// Streaming calls: send a `DisconnectionEvent` and the signed end of stream, wait a bounded
+    /// time for Lex to end its side, then let the stream go.
+    case endStream
     /// A webhook event (dropped by the shell when the call has no `webhook_url`).
     indirect case emit(CallEvent)
     case count(CallMetric)
@@ -53,4 +65,10 @@ enum CallMetric: Sendable, Equatable {
     case speechToRequest(Duration)
     /// From a reply's first body bytes at the Lex client to its first frame to the caller.
     case replyToFirstFrame(Duration)
+    /// Streaming calls: a stream failed, by `LexStreamFault.metricType`.
+    case streamError(String)
+    /// Streaming calls: a stream was reopened after a retryable fault.
+    case streamReopened
+    /// Streaming calls: from a prompt's first audio chunk on the call's loop to its first frame out.
+    case promptToFirstFrame(Duration)
 }

@@ -13,8 +13,12 @@ final class CallEnvironment: @unchecked Sendable {
     let pacer: Pacer
     let recorder: DebugRecorder?
     let prompt: FallbackPrompt?
+    /// Streaming calls' HTTP/2 client and endpoints (nil: the server takes no streaming calls).
+    let streaming: StreamingTransport?
 
-    init(lexClient: LexClient, metrics: ConnectorMetrics, pacer: Pacer, recorder: DebugRecorder?, prompt: FallbackPrompt?) {
+    init(lexClient: LexClient, metrics: ConnectorMetrics, pacer: Pacer, recorder: DebugRecorder?, prompt: FallbackPrompt?,
+         streaming: StreamingTransport? = nil) {
+        self.streaming = streaming
         self.lexClient = lexClient
         self.metrics = metrics
         self.pacer = pacer
@@ -67,5 +71,31 @@ final class DebugRecorder: Sendable {
                 logger.warning("could not write debug recording \(url.path): \(error)")
             }
         }
+    }
+}
+
+/// The HTTP/2 client of streaming calls, made on the first streaming call (its thread,
+/// `lex-http2`, runs only on servers that take them), and the V2 endpoint.
+final class StreamingTransport: Sendable {
+    let endpoints: LexEndpoints
+    private let configuration: HTTP2ClientConfiguration
+    private let made = Mutex<HTTP2Client?>(nil)
+
+    init(endpoints: LexEndpoints, configuration: HTTP2ClientConfiguration) {
+        self.endpoints = endpoints
+        self.configuration = configuration
+    }
+
+    var client: HTTP2Client {
+        made.withLock { client in
+            if let c = client { return c }
+            let c = HTTP2Client(configuration: configuration)
+            client = c
+            return c
+        }
+    }
+
+    func shutdown() {
+        made.withLock { $0?.shutdown(); $0 = nil }
     }
 }

@@ -8,26 +8,36 @@ public enum CallRoute: Sendable, Equatable {
     /// `/bots/{botId}/botAliases/{aliasId}/botLocales/{localeId}/sessions/{sessionId}/utterance`
     /// (Lex V2 RecognizeUtterance).
     case v2(botId: String, aliasId: String, localeId: String, sessionId: String)
+    /// `/bots/{botId}/botAliases/{aliasId}/botLocales/{localeId}/sessions/{sessionId}/conversation`
+    /// (Lex V2 StartConversation: a streaming call, one event stream for the whole call).
+    case v2Conversation(botId: String, aliasId: String, localeId: String, sessionId: String)
 
     public var target: LexTarget {
         switch self {
         case .v1(let b, let a, let u): return .v1(bot: b, alias: a, user: u)
-        case .v2(let b, let a, let l, let s): return .v2(botId: b, aliasId: a, localeId: l, sessionId: s)
+        case .v2(let b, let a, let l, let s), .v2Conversation(let b, let a, let l, let s):
+            return .v2(botId: b, aliasId: a, localeId: l, sessionId: s)
         }
     }
 
     public var api: LexAPI {
         switch self {
         case .v1: return .v1
-        case .v2: return .v2
+        case .v2, .v2Conversation: return .v2
         }
+    }
+
+    /// The call streams to Lex (StartConversation) rather than sending one request per turn.
+    public var isStreaming: Bool {
+        if case .v2Conversation = self { return true }
+        return false
     }
 
     /// The user (V1) or session (V2) id: the conversation's id at Lex.
     public var sessionId: String {
         switch self {
         case .v1(_, _, let u): return u
-        case .v2(_, _, _, let s): return s
+        case .v2(_, _, _, let s), .v2Conversation(_, _, _, let s): return s
         }
     }
 
@@ -53,7 +63,7 @@ public enum CallRoute: Sendable, Equatable {
             return .success(.v1(bot: bot, alias: alias, user: user))
         }
         if parts.count == 9, parts[0] == "bots", parts[2] == "botAliases", parts[4] == "botLocales",
-           parts[6] == "sessions", parts[8] == "utterance" {
+           parts[6] == "sessions", parts[8] == "utterance" || parts[8] == "conversation" {
             let (bot, alias, locale, session) = (parts[1], parts[3], parts[5], parts[7])
             guard bot.count == 10, bot.allSatisfy(isAlphanumeric) else {
                 return .failure(RouteError("bot id must be 10 letters or digits"))
@@ -67,9 +77,12 @@ public enum CallRoute: Sendable, Equatable {
             guard isConversationId(session) else {
                 return .failure(RouteError("session id must be 2-100 characters of [0-9a-zA-Z._:-]"))
             }
+            if parts[8] == "conversation" {
+                return .success(.v2Conversation(botId: bot, aliasId: alias, localeId: locale, sessionId: session))
+            }
             return .success(.v2(botId: bot, aliasId: alias, localeId: locale, sessionId: session))
         }
-        return .failure(RouteError("no route: use /bots/{botId}/botAliases/{aliasId}/botLocales/{localeId}/sessions/{sessionId}/utterance (Lex V2) or /bot/{bot}/alias/{alias}/user/{user}/content (Lex V1)"))
+        return .failure(RouteError("no route: use /bots/{botId}/botAliases/{aliasId}/botLocales/{localeId}/sessions/{sessionId}/utterance (Lex V2, one request per turn), .../sessions/{sessionId}/conversation (Lex V2 streaming) or /bot/{bot}/alias/{alias}/user/{user}/content (Lex V1)"))
     }
 
     static func isAlphanumeric(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber) }

@@ -8,7 +8,7 @@ import WebSocketServer
 /// `CallStateMachine`. It turns the WebSocket's callbacks, the pacing tick and the Lex
 /// conversation's callbacks into the machine's inputs, with the time read here (the only
 /// clock read of a call), and runs the actions the machine returns. It decides nothing.
-final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate, @unchecked Sendable {
+final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate, StreamingConversationDelegate, @unchecked Sendable {
     let id: String
     let route: CallRoute
     private let env: CallEnvironment
@@ -20,6 +20,7 @@ final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate
     private weak var connection: WebSocketConnection?
     private var machine: CallStateMachine
     private var conversation: (any LexConversation)?
+    private var streaming: StreamingConversation?
     private var events: EventSink?
     private var pacerRegistered = false
     /// Set while `run()` works through the actions (an action may lead back to an input).
@@ -92,6 +93,11 @@ final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate
         run()
     }
 
+    func lexStream(_ input: LexStreamInput) {
+        machine.lexStream(input, at: Self.now())
+        run()
+    }
+
     // MARK: - Actions
 
     /// Runs the machine's actions in order, including those of inputs that running them causes.
@@ -113,10 +119,14 @@ final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate
         case .started(let settings):
             if let c = settings.clientId { logger[metadataKey: "client"] = "\(c)" }
             if let p = principal { logger[metadataKey: "tenant"] = "\(p.tenant)" }
-            let conversation = TurnBasedConversation(client: env.lexClient, target: route.target, settings: settings,
-                                                     queue: env.pacer.loop.queue, logger: logger)
-            conversation.delegate = self
-            self.conversation = conversation
+            if route.isStreaming {
+                startStreaming(settings)
+            } else {
+                let conversation = TurnBasedConversation(client: env.lexClient, target: route.target, settings: settings,
+                                                         queue: env.pacer.loop.queue, logger: logger)
+                conversation.delegate = self
+                self.conversation = conversation
+            }
             if let url = settings.webhookURL {
                 events = EventSink(url: url, secret: eventSecret, timeout: eventTimeout, client: env.lexClient, logger: logger, metrics: env.metrics,
                                    base: EventEnvelope(callId: id, sessionId: route.sessionId, service: "lex-\(route.api)", clientId: settings.clientId))
@@ -129,6 +139,16 @@ final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate
             conversation?.startTurn(input, sessionAttributes: attributes)
         case .cancelLex:
             conversation?.cancelTurn()
+        case .streamAudio(let pcm):
+            streaming?.sendAudio(pcm)
+        case .streamDTMF(let digit):
+            streaming?.sendDTMF(digit)
+        case .streamPlaybackCompleted:
+            streaming?.sendPlaybackCompletion()
+        case .reopenStream(let attributes):
+            streaming?.open(sessionAttributes: attributes)
+        case .endStream:
+            streaming?.end()
         case .emit(let event):
             events?.emit(event)
         case .count(let metric):
@@ -160,6 +180,23 @@ final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate
         case .lexLatency(let d): m.lexLatency.recordNanoseconds(d.wholeNanoseconds)
         case .speechToRequest(let d): m.speechToRequest.recordNanoseconds(d.wholeNanoseconds)
         case .replyToFirstFrame(let d): m.replyToFirstFrame.recordNanoseconds(d.wholeNanoseconds)
+        case .streamError(let type): m.streams.error(type)
+        case .streamReopened: m.streams.reopens.increment()
+        case .promptToFirstFrame(let d): m.streams.promptToFirstFrame.recordNanoseconds(d.wholeNanoseconds)
         }
+    }
+
+    /// A streaming call's conversation: one StartConversation stream, opened at once.
+    private func startStreaming(_ settings: CallSettings) {
+        guard let transport = env.streaming else {
+            logger.error("streaming call on a server without a streaming transport")
+            return lexStream(.failed(.reset("this server has no HTTP/2 client for streaming calls")))
+        }
+        let conversation = StreamingConversation(client: transport.client, target: route.target, endpoints: transport.endpoints,
+                                                 settings: settings, queue: env.pacer.loop.queue, logger: logger,
+                                                 metrics: env.metrics.streams)
+        conversation.delegate = self
+        streaming = conversation
+        conversation.open(sessionAttributes: settings.sessionAttributes)
     }
 }

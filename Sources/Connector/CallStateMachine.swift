@@ -49,15 +49,17 @@ struct CallStateMachine {
         /// until `deadline` (`[call] start_timeout_ms` after the socket opened).
         case awaitingStart(HeldAudio, deadline: Instant)
         case active(ActiveCall)
+        /// A call on the `/conversation` route (`StreamingCall`, README "Streaming calls").
+        case streaming(StreamingCall)
         case ended
     }
 
     let context: CallContext
-    private(set) var state: State
+    var state: State
     /// The actions of the inputs so far, oldest first; the shell runs and clears them.
-    private(set) var actions: [CallAction] = []
+    var actions: [CallAction] = []
     /// The last pacing tick (the loop's 20 ms grid), nil before the first.
-    private var lastTick: Instant?
+    var lastTick: Instant?
 
     init(context: CallContext, openedAt now: Instant) {
         self.context = context
@@ -94,6 +96,9 @@ struct CallStateMachine {
         case .active(let call):
             call.receiveText(text, at: now, &actions)
             settle(call, at: now)
+        case .streaming(let call):
+            call.receiveText(text, at: now, &actions)
+            settle(call, at: now)
         case .ended:
             return
         }
@@ -107,6 +112,9 @@ struct CallStateMachine {
             held.append(data)
             state = .awaitingStart(held, deadline: deadline)
         case .active(let call):
+            call.receiveAudio(data, at: now, &actions)
+            settle(call, at: now)
+        case .streaming(let call):
             call.receiveAudio(data, at: now, &actions)
             settle(call, at: now)
         case .ended:
@@ -125,6 +133,9 @@ struct CallStateMachine {
         case .active(let call):
             call.tick(at: now, &actions)
             settle(call, at: now)
+        case .streaming(let call):
+            call.tick(at: now, &actions)
+            settle(call, at: now)
         case .ended:
             return
         }
@@ -138,8 +149,8 @@ struct CallStateMachine {
             settle(call, at: now)
         case .ended:
             return
-        case .awaitingStart:
-            preconditionFailure("Lex reply before the call started")
+        case .awaitingStart, .streaming:
+            preconditionFailure("Lex turn reply outside a turn-based call")
         }
     }
 
@@ -151,8 +162,8 @@ struct CallStateMachine {
             settle(call, at: now)
         case .ended:
             return
-        case .awaitingStart:
-            preconditionFailure("Lex audio before the call started")
+        case .awaitingStart, .streaming:
+            preconditionFailure("Lex turn audio outside a turn-based call")
         }
     }
 
@@ -164,8 +175,8 @@ struct CallStateMachine {
             settle(call, at: now)
         case .ended:
             return
-        case .awaitingStart:
-            preconditionFailure("Lex completion before the call started")
+        case .awaitingStart, .streaming:
+            preconditionFailure("Lex turn completion outside a turn-based call")
         }
     }
 
@@ -176,6 +187,8 @@ struct CallStateMachine {
         case .awaitingStart:
             endBeforeStart(code, reason)
         case .active(let call):
+            finish(call, CallEnd(code: code, reason: reason, byPeer: byPeer, closeSocket: false), at: now)
+        case .streaming(let call):
             finish(call, CallEnd(code: code, reason: reason, byPeer: byPeer, closeSocket: false), at: now)
         case .ended:
             return
@@ -193,6 +206,7 @@ struct CallStateMachine {
             actions.append(.count(.badInput(.credentials)))
             return failBeforeStart(.policyViolation, "invalid start message: \(error)")
         }
+        if context.route.isStreaming { return startStreaming(settings, held: held, at: now) }
         let call: ActiveCall
         do {
             call = try ActiveCall(settings: settings, api: context.route.api, startedAt: now, lastTick: lastTick,
@@ -229,7 +243,7 @@ struct CallStateMachine {
     }
 
     /// Sends an error event as text, then closes with `code`.
-    private mutating func failBeforeStart(_ code: WebSocketCloseCode, _ reason: String) {
+    mutating func failBeforeStart(_ code: WebSocketCloseCode, _ reason: String) {
         actions.append(.log(.warning, "closing call: \(reason)", ["code": "\(code.rawValue)"]))
         actions.append(.sendText(CallEnd.errorMessage(reason)))
         actions.append(.close(code, reason: reason))

@@ -32,6 +32,9 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
     private let instance = String(UInt32.random(in: 0...UInt32.max), radix: 36)
     private let settings: Mutex<RuntimeSettings>
     private let callsByClient = Mutex<[String: Int]>([:])
+    /// Streaming calls open on this process, by bot/alias/locale/session (README "Streaming calls").
+    private let streamingSessions = Mutex<Set<String>>([])
+    private let streaming: StreamingTransport
     // Set once in start(), read on the loops afterwards.
     private var environments: [CallEnvironment] = []
     public private(set) var server: WebSocketServer?
@@ -49,6 +52,12 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         lexConfig.caBundlePath = configuration.lex.caFile
         lexConfig.logger = logger
         lexClient = LexClient(configuration: lexConfig)
+        var h2 = HTTP2ClientConfiguration()
+        h2.connectTimeout = configuration.lex.connectTimeout.seconds
+        h2.caFilePath = configuration.lex.caFile
+        h2.logger = logger
+        streaming = StreamingTransport(endpoints: LexEndpoints(v2: configuration.lex.endpointV2, v1: configuration.lex.endpointV1),
+                                       configuration: h2)
         recorder = try configuration.debug.recordDirectory.map { try DebugRecorder(directory: $0, logger: logger) }
         prompt = try configuration.call.fallbackPrompt.map { try FallbackPrompt(path: $0) }
     }
@@ -67,7 +76,8 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         sc.maxOutputQueueBytes = configuration.limits.outputQueueBytes
         let server = WebSocketServer(configuration: sc, delegate: self, logger: logger)
         environments = server.loops.map {
-            CallEnvironment(lexClient: lexClient, metrics: metrics, pacer: Pacer(loop: $0), recorder: recorder, prompt: prompt)
+            CallEnvironment(lexClient: lexClient, metrics: metrics, pacer: Pacer(loop: $0), recorder: recorder, prompt: prompt,
+                            streaming: streaming)
         }
         self.server = server
         try server.start()
@@ -103,8 +113,9 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
     /// Stops taking calls, lets calls finish for up to `drainTimeout`, closes the rest with 1001.
     public func stop(drainTimeout: Duration, completion: @escaping @Sendable () -> Void) {
         guard let server else { return completion() }
-        server.stop(drainTimeout: drainTimeout) { [lexClient] in
+        server.stop(drainTimeout: drainTimeout) { [lexClient, streaming] in
             lexClient.shutdown()
+            streaming.shutdown()
             completion()
         }
     }
@@ -156,6 +167,17 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
             logger.warning("client at its call limit", metadata: ["client": "\(client)", "limit": "\(perClient)"])
             return .respond(.text(.tooManyRequests, "too many calls from this address\n", headers: [HTTPField("Retry-After", "5")]))
         }
+        let conversationKey = route.isStreaming ? "\(route.target)" : nil
+        if let key = conversationKey, !streamingSessions.withLock({ $0.insert(key).inserted }) {
+            callsByClient.withLock { counts in
+                let left = counts[client, default: 1] - 1
+                counts[client] = left > 0 ? left : nil
+            }
+            metrics.limitHit(.sessionInUse)
+            logger.warning("a streaming call is already open on this session", metadata: ["session": "\(route.sessionId)", "peer": "\(connection.remoteAddress)"])
+            return .respond(.text(HTTPStatus(code: 409, phrase: "Conflict"),
+                                  "a streaming call is already open on this bot, alias, locale and session id; use another session id\n"))
+        }
         let n = callCounter.add(1, ordering: .relaxed).newValue
         let id = "\(instance)-\(n)"
         let env = environments[connection.eventLoop.index]
@@ -164,6 +186,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
                 let left = counts[client, default: 1] - 1
                 counts[client] = left > 0 ? left : nil
             }
+            if let key = conversationKey { _ = self?.streamingSessions.withLock { $0.remove(key) } }
         })
     }
 
@@ -204,7 +227,7 @@ extension CallRoute {
     var botName: String {
         switch self {
         case .v1(let b, _, _): return b
-        case .v2(let b, _, _, _): return b
+        case .v2(let b, _, _, _), .v2Conversation(let b, _, _, _): return b
         }
     }
 }

@@ -25,6 +25,8 @@ public final class ConnectorMetrics: Sendable {
     let speechToRequest: Metrics.Timer
     /// A reply's first body bytes at the Lex client to its first frame written to the caller.
     let replyToFirstFrame: Metrics.Timer
+    /// Streaming calls (StartConversation streams).
+    public let streams: StreamMetrics
     /// Bucket bounds of the two reaction-time histograms, in milliseconds.
     static let reactionBucketsMilliseconds: [Double] = [0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50, 100, 250, 1000]
 
@@ -48,6 +50,7 @@ public final class ConnectorMetrics: Sendable {
         let buckets = Self.reactionBucketsMilliseconds.map { Duration.microseconds(Int64($0 * 1000)) }
         f.durationHistogramBuckets["lexconnector_speech_to_request_seconds"] = buckets
         f.durationHistogramBuckets["lexconnector_reply_to_first_frame_seconds"] = buckets
+        f.durationHistogramBuckets["lexconnector_prompt_to_first_frame_seconds"] = buckets
         return f
     }
 
@@ -62,6 +65,7 @@ public final class ConnectorMetrics: Sendable {
         lexLatency = Metrics.Timer(label: "lexconnector_lex_latency_seconds", preferredDisplayUnit: .seconds, factory: factory)
         speechToRequest = Metrics.Timer(label: "lexconnector_speech_to_request_seconds", preferredDisplayUnit: .seconds, factory: factory)
         replyToFirstFrame = Metrics.Timer(label: "lexconnector_reply_to_first_frame_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        streams = StreamMetrics(factory: factory)
     }
 
     func callStarted() {
@@ -154,6 +158,8 @@ public final class ConnectorMetrics: Sendable {
     /// `lexconnector_limit_hits_total{limit}`: a limit refused a connection or closed a call.
     enum Limit: String, Sendable, CaseIterable {
         case botNotAllowed = "bot_not_allowed", callsPerClient = "calls_per_client"
+        /// A second streaming call on a session a streaming call holds here (409).
+        case sessionInUse = "session_in_use"
         /// Reported by the WebSocket server module (`WebSocketServerViolation`).
         case serverFull = "server_full", tooManySockets = "too_many_sockets", handshakeTimeout = "handshake_timeout"
         case outputQueueOverflow = "output_queue_overflow", upgradeWhileDraining = "upgrade_while_draining"

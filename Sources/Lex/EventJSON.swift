@@ -160,6 +160,33 @@ extension StartConversation.AudioResponseEvent {
     }
 }
 
+extension StartConversation.AudioInputEvent {
+    /// The fast path for the most frequent input event (the stand-in reads 50 a second per
+    /// call); nil when the payload is not a flat object of plain strings or a member repeats
+    /// (then `JSONDecoder` decides, and reports errors).
+    init?(flatJSON payload: [UInt8]) {
+        guard let members = FlatJSONObject.parse(payload) else { return nil }
+        var chunk: [UInt8]?, contentType: String?, eventId: String?
+        for (name, range) in members {
+            switch name {
+            case "audioChunk":
+                guard chunk == nil, let data = Data(base64Encoded: Data(payload[range])) else { return nil }
+                chunk = [UInt8](data)
+            case "contentType":
+                guard contentType == nil else { return nil }
+                contentType = String(decoding: payload[range], as: UTF8.self)
+            case "eventId":
+                guard eventId == nil else { return nil }
+                eventId = String(decoding: payload[range], as: UTF8.self)
+            default:
+                return nil  // clientTimestampMillis (a number) and others: the full decoder
+            }
+        }
+        guard let chunk, let contentType else { return nil }
+        self.init(audioChunk: chunk, contentType: contentType, eventId: eventId)
+    }
+}
+
 func decodeBase64<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K) throws -> [UInt8]? {
     guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
     guard let data = Data(base64Encoded: text) else {

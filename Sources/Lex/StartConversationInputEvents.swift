@@ -186,7 +186,12 @@ extension StartConversation {
             let type = try StartConversation.eventType(of: message)
             switch type {
             case "ConfigurationEvent": self = .configuration(try decodeJSON(message.payload, event: type))
-            case "AudioInputEvent": self = .audioInput(try decodeJSON(message.payload, event: type))
+            case "AudioInputEvent":
+                if let fast = AudioInputEvent(flatJSON: message.payload) {
+                    self = .audioInput(fast)
+                } else {
+                    self = .audioInput(try decodeJSON(message.payload, event: type))
+                }
             case "DTMFInputEvent": self = .dtmfInput(try decodeJSON(message.payload, event: type))
             case "TextInputEvent": self = .textInput(try decodeJSON(message.payload, event: type))
             case "PlaybackCompletionEvent": self = .playbackCompletion(try decodeJSON(message.payload, event: type))

@@ -146,12 +146,21 @@ extension StartConversation {
     public struct Interpretation: Sendable, Hashable, Codable {
         public struct ConfidenceScore: Sendable, Hashable, Codable {
             public var score: Double?
+            public init(score: Double?) { self.score = score }
         }
         public var nluConfidence: ConfidenceScore?
         /// `SentimentResponse` (`sentiment`, `sentimentScore`).
         public var sentimentResponse: JSONValue?
         public var intent: Intent?
         public var interpretationSource: String?
+
+        public init(nluConfidence: ConfidenceScore? = nil, sentimentResponse: JSONValue? = nil, intent: Intent? = nil,
+                    interpretationSource: String? = nil) {
+            self.nluConfidence = nluConfidence
+            self.sentimentResponse = sentimentResponse
+            self.intent = intent
+            self.interpretationSource = interpretationSource
+        }
     }
 
     /// Any JSON value: the members kept untyped.

@@ -46,11 +46,14 @@ final class HTTP2ServerConnection: @unchecked Sendable {
 
     func serve(tlsContext: OpaquePointer?) {
         defer {
-            lock.withLock {
+            let remaining: [HTTP2ServerStream] = lock.withLock {
                 if let session { nghttp2_session_del(session) }
                 session = nil
-                streams = [:]
+                defer { streams = [:] }
+                return Array(streams.values)
             }
+            // Streams still open when the connection ends are closed for their handlers too.
+            for stream in remaining { stream.onClose(.cancel) }
             if let ssl { SSL_free(ssl) }
             Glibc.close(fd)
             Glibc.close(wake[0])

@@ -18,7 +18,9 @@ public final class HTTP2ServerStream: @unchecked Sendable {
     public var onEnd: @Sendable () -> Void = {}
     public var onClose: @Sendable (HTTP2ErrorCode) -> Void = { _ in }
 
-    unowned let connection: HTTP2ServerConnection
+    /// Weak: a handler may answer (from another thread) after the connection is gone; then
+    /// nothing is sent.
+    weak var connection: HTTP2ServerConnection?
     // Under the connection's lock.
     var outbound: [UInt8] = []
     var outboundHead = 0
@@ -47,7 +49,7 @@ public final class HTTP2ServerStream: @unchecked Sendable {
 
     /// Response HEADERS (`:status` and `headers`); the body follows with `send` (DATA).
     public func respond(status: Int, headers: [HTTP2Header] = []) {
-        connection.withSession { session in
+        connection?.withSession { session in
             guard !responded else { return }
             responded = true
             let fields = [HTTP2Header(":status", String(status))] + headers
@@ -60,7 +62,7 @@ public final class HTTP2ServerStream: @unchecked Sendable {
 
     /// Queues `bytes` as response DATA (sent as the client's window allows).
     public func send(_ bytes: [UInt8]) {
-        connection.withSession { session in
+        connection?.withSession { session in
             guard !ended else { return }
             outbound.append(contentsOf: bytes)
             resume(session)
@@ -69,7 +71,7 @@ public final class HTTP2ServerStream: @unchecked Sendable {
 
     /// Ends the response after the queued DATA, with `trailers` in a final HEADERS when given.
     public func finish(trailers: [HTTP2Header]? = nil) {
-        connection.withSession { session in
+        connection?.withSession { session in
             guard !ended else { return }
             ended = true
             self.trailers = trailers
@@ -79,7 +81,7 @@ public final class HTTP2ServerStream: @unchecked Sendable {
 
     /// RST_STREAM with `code`.
     public func reset(_ code: HTTP2ErrorCode) {
-        connection.withSession { session in
+        connection?.withSession { session in
             _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, code.rawValue)
         }
     }
@@ -87,20 +89,20 @@ public final class HTTP2ServerStream: @unchecked Sendable {
     /// GOAWAY on this stream's connection with `code`, naming `lastStreamID` (default: the
     /// stream before this one, so this stream is refused), then the connection closes.
     public func goAway(_ code: HTTP2ErrorCode, lastStreamID: Int32? = nil) {
-        connection.goAway(code, lastStreamID: lastStreamID ?? max(0, streamID - 2))
+        connection?.goAway(code, lastStreamID: lastStreamID ?? max(0, streamID - 2))
     }
 
     /// The client's flow-control window for this stream: bytes the server may still send.
     public var remoteWindow: Int {
         var window = 0
-        connection.withSession { window = Int(nghttp2_session_get_stream_remote_window_size($0, streamID)) }
+        connection?.withSession { window = Int(nghttp2_session_get_stream_remote_window_size($0, streamID)) }
         return window
     }
 
     /// Response bytes queued and not yet sent.
     public var bufferedOutboundBytes: Int {
         var n = 0
-        connection.withSession { _ in n = outbound.count - outboundHead }
+        connection?.withSession { _ in n = outbound.count - outboundHead }
         return n
     }
 

@@ -113,26 +113,43 @@ public final class HTTP2StandInServer: @unchecked Sendable {
             }
             var yes: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
-            let connection = HTTP2ServerConnection(fd: fd, server: self)
-            let admitted = lock.withLock {
-                guard !stopped else { return false }
-                accepted += 1
-                connections[ObjectIdentifier(connection)] = connection
-                return true
-            }
-            guard admitted else {
-                connection.close()
-                break
-            }
+            guard let connection = admit(fd) else { break }
             let thread = Thread { [self] in
                 lc_h2_set_thread_name("standin-h2")
-                connection.serve(tlsContext: tlsContext)
-                lock.withLock { connections[ObjectIdentifier(connection)] = nil }
+                run(connection)
             }
             thread.stackSize = 512 * 1024
             thread.name = "standin-h2-conn"
             thread.start()
         }
         close(listenFD)
+    }
+
+    /// Serves an already accepted connection on the calling thread until it closes (the
+    /// HTTP/1.1 stand-in hands over connections that open with the HTTP/2 preface). Closes `fd`.
+    public func serve(acceptedConnection fd: Int32) {
+        guard let connection = admit(fd) else { return }
+        run(connection)
+    }
+
+    private func admit(_ fd: Int32) -> HTTP2ServerConnection? {
+        let connection = HTTP2ServerConnection(fd: fd, server: self)
+        let admitted = lock.withLock {
+            guard !stopped else { return false }
+            accepted += 1
+            connections[ObjectIdentifier(connection)] = connection
+            return true
+        }
+        guard admitted else {
+            connection.close()
+            Glibc.close(fd)
+            return nil
+        }
+        return connection
+    }
+
+    private func run(_ connection: HTTP2ServerConnection) {
+        connection.serve(tlsContext: tlsContext)
+        lock.withLock { connections[ObjectIdentifier(connection)] = nil }
     }
 }

@@ -34,6 +34,8 @@ public final class LexStandIn: @unchecked Sendable {
         public var defaultReply = Reply()
         /// TCP port on 127.0.0.1; 0 (tests) lets the system choose a free one.
         public var port: UInt16 = 0
+        /// StartConversation (HTTP/2) on the same port, and on a TLS port when `streaming.tls` is set.
+        public var streaming = ConversationStandIn.Configuration()
 
         public init(credentials: [AWSCredentials]) {
             self.credentials = credentials
@@ -91,6 +93,10 @@ public final class LexStandIn: @unchecked Sendable {
     public let baseURL: String
     public var endpoints: LexEndpoints { LexEndpoints(both: baseURL) }
     public var port: UInt16 { server?.port ?? 0 }
+    /// The StartConversation side: its script and records (see `ConversationStandIn`).
+    public let conversations: ConversationStandIn
+    /// `https://127.0.0.1:TLSPORT` for StartConversation over TLS, when configured.
+    public var streamingTLSBaseURL: String? { conversations.tlsPort.map { "https://127.0.0.1:\($0)" } }
 
     var server: LoopbackHTTPServer?
     let state = NSCondition()
@@ -113,7 +119,10 @@ public final class LexStandIn: @unchecked Sendable {
         self.configuration = configuration
         self.defaultReply = configuration.defaultReply
         let box = WeakBox()
-        let server = try LoopbackHTTPServer(port: configuration.port) { request, connection in
+        let conversations = try ConversationStandIn(configuration: configuration.streaming, standIn: configuration)
+        self.conversations = conversations
+        let plain = conversations.plainServer
+        let server = try LoopbackHTTPServer(port: configuration.port, http2Handoff: { plain.serve(acceptedConnection: $0) }) { request, connection in
             guard let standIn = box.value else { return false }
             return standIn.handle(request, connection)
         }
@@ -124,11 +133,13 @@ public final class LexStandIn: @unchecked Sendable {
 
     deinit {
         server?.stop()
+        conversations.stop()
     }
 
-    /// Closes the listener and all connections.
+    /// Closes the listeners and all connections.
     public func stop() {
         server?.stop()
+        conversations.stop()
     }
 
     // MARK: Script

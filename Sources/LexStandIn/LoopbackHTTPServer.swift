@@ -104,10 +104,16 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     private var connectionCount = 0
     private var stopped = false
     private let maxBodyBytes: Int
+    /// Takes connections whose first bytes are the HTTP/2 client preface (`PRI * HTTP/2.0`,
+    /// RFC 9113 §3.4), so one port serves HTTP/1.1 and h2c as Lex's runtime host serves both
+    /// APIs. Runs on the connection's thread and closes the descriptor.
+    private let http2Handoff: (@Sendable (Int32) -> Void)?
 
     /// `port` 0 lets the system choose one (`self.port` tells which).
-    init(port requestedPort: UInt16 = 0, maxBodyBytes: Int = 4 << 20, handler: @escaping Handler) throws {
+    init(port requestedPort: UInt16 = 0, maxBodyBytes: Int = 4 << 20,
+         http2Handoff: (@Sendable (Int32) -> Void)? = nil, handler: @escaping Handler) throws {
         self.handler = handler
+        self.http2Handoff = http2Handoff
         self.maxBodyBytes = maxBodyBytes
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw LexStandInError.socket("socket", errno) }
@@ -184,6 +190,13 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     }
 
     private func serve(_ connection: Connection) {
+        if let http2 = http2Handoff, Self.opensWithHTTP2Preface(connection.fd) {
+            lock.lock()
+            open[connection.fd] = nil
+            lock.unlock()
+            http2(connection.fd)  // serves and closes the descriptor
+            return
+        }
         var reader = Reader(fd: connection.fd, maxBodyBytes: maxBodyBytes)
         serving: while true {
             switch reader.next(continueWriter: { connection.write("HTTP/1.1 100 Continue\r\n\r\n") }) {
@@ -204,6 +217,20 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         open[connection.fd] = nil
         lock.unlock()
         close(connection.fd)
+    }
+
+    /// Peeks (without consuming) until the first three bytes are known: `PRI` is the HTTP/2
+    /// preface; no HTTP/1.1 method starts so.
+    static func opensWithHTTP2Preface(_ fd: Int32) -> Bool {
+        var peek = [UInt8](repeating: 0, count: 3)
+        while true {
+            let n = peek.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            if !Array("PRI".utf8).starts(with: peek[..<n]) { return false }
+            if n == 3 { return true }
+            usleep(500)  // a preface split across segments: wait for the rest
+        }
     }
 
     enum ReaderResult {

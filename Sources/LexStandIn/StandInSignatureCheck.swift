@@ -7,11 +7,18 @@ extension LexStandIn {
     // MARK: SigV4 verification
 
     func verifySignature(_ request: ReceivedHTTPRequest) -> RecordedRequest.SignatureCheck {
+        Self.verifySignature(request, credentials: configuration.credentials,
+                             allowedClockSkewSeconds: configuration.allowedClockSkewSeconds, now: configuration.now())
+    }
+
+    /// The SigV4 check of `request` against `credentials` (by access key id), `now` for the skew.
+    static func verifySignature(_ request: ReceivedHTTPRequest, credentials known: [AWSCredentials],
+                                allowedClockSkewSeconds: Double, now: Date) -> RecordedRequest.SignatureCheck {
         guard let authorization = request.header("authorization") else { return .missing }
         guard let parsed = ParsedAuthorization(authorization) else {
             return .invalid("Authorization header requires Credential, SignedHeaders and Signature: \(authorization)")
         }
-        guard let credentials = configuration.credentials.first(where: { $0.accessKeyId == parsed.accessKeyId }) else {
+        guard let credentials = known.first(where: { $0.accessKeyId == parsed.accessKeyId }) else {
             return .invalid("UnrecognizedClient: unknown access key \(parsed.accessKeyId)")
         }
         guard parsed.service == "lex" else {
@@ -23,8 +30,8 @@ extension LexStandIn {
         guard date.dateStamp == parsed.dateStamp else {
             return .invalid("Credential date \(parsed.dateStamp) does not match X-Amz-Date \(amzDate)")
         }
-        let skew = abs(date.date.timeIntervalSince(configuration.now()))
-        guard skew <= configuration.allowedClockSkewSeconds else {
+        let skew = abs(date.date.timeIntervalSince(now))
+        guard skew <= allowedClockSkewSeconds else {
             return .invalid("Signature expired: \(amzDate) is now earlier or later than allowed")
         }
         let signed = Set(parsed.signedHeaders)
@@ -39,7 +46,9 @@ extension LexStandIn {
             }
         }
         let payloadHash = request.header("x-amz-content-sha256")
-        if let payloadHash, payloadHash != SigV4Payload.unsignedPayloadLiteral {
+        if let payloadHash, payloadHash != SigV4Payload.unsignedPayloadLiteral,
+            payloadHash != SigV4Payload.streamingEventsLiteral
+        {
             let actual = SigV4Signer.hexSHA256(request.body)
             guard actual == payloadHash.lowercased() else {
                 return .invalid("The provided 'x-amz-content-sha256' header does not match what was computed.")

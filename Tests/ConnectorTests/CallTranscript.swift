@@ -19,12 +19,13 @@ struct CallTranscript {
     static let route = CallRoute.v2(botId: "ABCDEFGHIJ", aliasId: "TSTALIASID", localeId: "en_US", sessionId: "caller-1")
 
     /// A call whose socket just opened; `configure` changes the server's configuration.
-    init(rate: Int = 16000, prompt: FallbackPrompt? = nil, configure: (inout LexmoConfiguration) -> Void = { _ in }) {
+    init(rate: Int = 16000, prompt: FallbackPrompt? = nil, route: CallRoute = Self.route,
+         configure: (inout LexmoConfiguration) -> Void = { _ in }) {
         var config = LexmoConfiguration()
         configure(&config)
         self.rate = rate
         machine = CallStateMachine(
-            context: CallContext(route: Self.route, principal: nil, credentialStore: CredentialStore(), configuration: config,
+            context: CallContext(route: route, principal: nil, credentialStore: CredentialStore(), configuration: config,
                                  fallbackPrompt: prompt, recording: false),
             openedAt: Instant(nanoseconds: 1_000_000_000_000))
         _ = take()
@@ -112,6 +113,12 @@ struct CallTranscript {
         lexAudio(Self.tone(ms: ms)) + lexCompleted(.success(turn))
     }
 
+    /// An event of a streaming call's Lex stream.
+    mutating func lexStream(_ input: LexStreamInput) -> [String] {
+        machine.lexStream(input, at: now)
+        return take()
+    }
+
     mutating func peerCloses() -> [String] {
         machine.connectionClosed(code: .normal, reason: "", byPeer: true, at: now)
         return take()
@@ -147,6 +154,11 @@ struct CallTranscript {
             case .sendToLex(.text(let s), _): return "lex text \(s)"
             case .sendToLex(.audio(_, let rate), _): return "lex audio \(rate)"
             case .cancelLex: return "cancel lex"
+            case .streamAudio(let pcm): return "stream audio \(pcm.count)"
+            case .streamDTMF(let d): return "stream dtmf \(d)"
+            case .streamPlaybackCompleted: return "stream playback completed"
+            case .reopenStream: return "stream reopen"
+            case .endStream: return "stream end"
             case .emit(let e): return "event \(e.name)"
             case .count(let m): counts.append(m); return nil
             case .record(_, _, let kind): return "record \(kind.rawValue)"

@@ -14,8 +14,11 @@ final class Harness: @unchecked Sendable {
     let logs: LogCapture
     var port: Int { connector.server?.port ?? 0 }
 
-    init(configure: (inout LexmoConfiguration) -> Void = { _ in }) throws {
-        standIn = try LexStandIn(credentials: [Self.credentials])
+    init(configure: (inout LexmoConfiguration) -> Void = { _ in }, standIn tweak: (inout LexStandIn.Configuration) -> Void = { _ in },
+         withStandIn: (inout LexmoConfiguration, LexStandIn) -> Void = { _, _ in }) throws {
+        var standInConfiguration = LexStandIn.Configuration(credentials: [Self.credentials])
+        tweak(&standInConfiguration)
+        standIn = try LexStandIn(configuration: standInConfiguration)
         var config = LexmoConfiguration()
         config.server.port = 0
         config.server.eventLoops = 2
@@ -25,6 +28,7 @@ final class Harness: @unchecked Sendable {
         config.lex.maxAttempts = 2
         config.call.idleTimeout = .zero
         configure(&config)
+        withStandIn(&config, standIn)
         logs = LogCapture()
         let capture = logs
         var logger = Logger(label: "test") { label in CapturingLogHandler(label: label, capture: capture) }

@@ -33,8 +33,23 @@ public struct LexcallOptions: Equatable, Sendable {
     public var serverMetrics = false
     public var jsonPath: String?
     public var quiet = false
+    /// Load mode: the share of calls (0...1, spread evenly) made as streaming calls: their path's
+    /// last segment `/utterance` becomes `/conversation`.
+    public var streamingShare = 0.0
 
     public init() {}
+
+    /// Whether call `n` (1, 2, ...) is one of the `streamingShare` (evenly spread).
+    public func isStreaming(call n: Int) -> Bool {
+        guard streamingShare > 0 else { return false }
+        return Int((Double(n) * streamingShare).rounded(.down)) > Int((Double(n - 1) * streamingShare).rounded(.down))
+    }
+
+    /// Call `n`'s path from the URL's (`{call}` replaced), made a streaming call when `isStreaming(call:)`.
+    public func path(_ urlPath: String, call n: Int) -> String {
+        guard isStreaming(call: n), urlPath.hasSuffix("/utterance") else { return urlPath }
+        return String(urlPath.dropLast("/utterance".count)) + "/conversation"
+    }
 
     public var isLoad: Bool { calls != nil }
 
@@ -44,6 +59,7 @@ public struct LexcallOptions: Equatable, Sendable {
             && a.ramp == b.ramp && a.duration == b.duration && a.warmup == b.warmup && a.pauseMs == b.pauseMs && a.quietMs == b.quietMs
             && a.replyTimeout == b.replyTimeout && a.lexStandinPort == b.lexStandinPort && a.replyMs == b.replyMs
             && a.serverPID == b.serverPID && a.serverMetrics == b.serverMetrics && a.jsonPath == b.jsonPath && a.quiet == b.quiet
+            && a.streamingShare == b.streamingShare
     }
 
     /// The value of a start parameter given with `--param`.
@@ -54,13 +70,17 @@ public struct LexcallOptions: Equatable, Sendable {
                        [--rate 8000|16000|24000] [--dtmf SECONDS:DIGIT,...] [--out reply.wav] [--silence-after SECONDS]
                        [--calls N --ramp SECONDS --duration SECONDS [--warmup SECONDS] [--pause-ms MS] [--reply-timeout SECONDS]]
                        [--quiet-ms MS] [--lex-standin PORT [--reply-ms MS]] [--server-pid PID] [--server-metrics] [--json FILE] [--quiet]
+                       [--streaming-share FRACTION]
 
         One call (default): streams FILE (any rate, resampled) to the connector in real time as Vonage does
         (start message, 20 ms binary frames, then silence), prints what the server sends, writes the bot's
         audio to --out. Load (--calls N): N concurrent calls from one thread, started evenly over --ramp,
         kept up --duration seconds after the ramp, each speaking FILE and listening to the reply in turn.
         --lex-standin PORT runs an in-process Lex stand-in on 127.0.0.1:PORT (point the connector's
-        endpoint_v1/endpoint_v2 at http://127.0.0.1:PORT); it answers every request with --reply-ms of tone.
+        endpoint_v1/endpoint_v2 at http://127.0.0.1:PORT); it answers every request with --reply-ms of tone,
+        and StartConversation streams (HTTP/2 on the same port) likewise at each end of speech (its energy rule).
+        A URL ending in /conversation makes streaming calls; --streaming-share F makes that share of a load's
+        /utterance calls streaming ones, spread evenly, beside the turn-based rest.
         """
 
     public struct ParseError: Error, Equatable, CustomStringConvertible {
@@ -128,6 +148,7 @@ public struct LexcallOptions: Equatable, Sendable {
             case "--server-metrics": o.serverMetrics = true
             case "--json": o.jsonPath = try value(arg)
             case "--quiet", "-q": o.quiet = true
+            case "--streaming-share": o.streamingShare = try number(arg, 0...1)
             case "-h", "--help": throw ParseError(usage)
             default: throw ParseError("unknown argument \(arg)\n\(usage)")
             }

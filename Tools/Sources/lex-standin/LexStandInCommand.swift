@@ -9,11 +9,12 @@ import Glibc
 
 /// `lex-standin --port N`: the in-process Lex stand-in as a process, so scripts
 /// (scripts/test/nginx-e2e.sh) can point a real lexconnector at it with
-/// `endpoint_v1 = endpoint_v2 = http://127.0.0.1:N`.
+/// `endpoint_v1 = endpoint_v2 = http://127.0.0.1:N`. The same port serves
+/// StartConversation over h2c; `--tls-cert`/`--tls-key` add a TLS (h2) port for it.
 ///
-/// Prints `lex-standin listening on PORT`, then one line per request it
-/// answered (method, path, signature check, status), and exits 0 on SIGTERM
-/// or SIGINT.
+/// Prints `lex-standin listening on PORT` (and `lex-standin streaming TLS on PORT`), then one
+/// line per request it answered (method, path, signature check, status) and one per
+/// conversation stream when it closes, and exits 0 on SIGTERM or SIGINT.
 @main
 struct LexStandInCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,11 +33,25 @@ struct LexStandInCommand: ParsableCommand {
     @Option(help: "Session token requests must carry (none by default).")
     var token: String?
 
+    @Option(help: "PEM certificate for StartConversation over TLS (with --tls-key).")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key for StartConversation over TLS.")
+    var tlsKey: String?
+
+    @Option(help: "Seconds between HeartbeatEvents on each conversation stream (0: none).")
+    var heartbeat: Double = 5
+
     func run() throws {
         var settings = LexStandIn.Configuration(credentials: [
             AWSCredentials(accessKeyId: key, secretAccessKey: secret, sessionToken: token),
         ])
         settings.port = port
+        settings.streaming.heartbeatIntervalSeconds = heartbeat
+        settings.streaming.recordsEvents = false
+        if let tlsCert, let tlsKey {
+            settings.streaming.tls = .init(certificatePath: tlsCert, privateKeyPath: tlsKey)
+        }
         let standIn: LexStandIn
         do {
             standIn = try LexStandIn(configuration: settings)
@@ -45,10 +60,14 @@ struct LexStandInCommand: ParsableCommand {
             throw ExitCode(1)
         }
         say("lex-standin listening on \(standIn.port)")
+        if let tls = standIn.conversations.tlsPort { say("lex-standin streaming TLS on \(tls)") }
 
         let reporter = Thread { RequestReporter(standIn: standIn).run() }
         reporter.name = "lex-standin-report"
         reporter.start()
+        let streams = Thread { ConversationReporter(conversations: standIn.conversations).run() }
+        streams.name = "lex-standin-streams"
+        streams.start()
 
         var signals: [DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT] {
@@ -56,7 +75,7 @@ struct LexStandInCommand: ParsableCommand {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
             source.setEventHandler {
                 standIn.stop()
-                say("lex-standin: stopped (\(standIn.requestCount) requests)")
+                say("lex-standin: stopped (\(standIn.requestCount) requests, \(standIn.conversations.streamCount) conversations)")
                 Glibc.exit(0)
             }
             source.resume()
@@ -105,4 +124,23 @@ struct RequestReporter {
         fields.append("status=\(r.replyStatus)")
         return fields.joined(separator: " ")
     }
+}
+
+/// Prints each conversation stream once, when it has closed.
+struct ConversationReporter {
+    let conversations: ConversationStandIn
+
+    func run() {
+        var printed = 0
+        while true {
+            conversations.waitUntil(timeout: 3600) { $0.streams.dropFirst(printed).first?.closed != nil }
+            let streams = conversations.streams
+            while printed < streams.count, streams[printed].closed != nil {
+                say(Self.line(streams[printed]))
+                printed += 1
+            }
+        }
+    }
+
+    static func line(_ r: ConversationRecord) -> String { r.summary }
 }

@@ -59,7 +59,7 @@ final class CallEngine {
         let url = self.url
         for i in 0..<n {
             let script: Call.Script = audio.frames.isEmpty ? .silent : .speaking(frame: 0)
-            calls.append(Call(number: i + 1, startAt: t0 + UInt64(Double(i) * spacing), path: url.path(forCall: i + 1),
+            calls.append(Call(number: i + 1, startAt: t0 + UInt64(Double(i) * spacing), path: options.path(url.path(forCall: i + 1), call: i + 1),
                               script: script, quiet: quietNs))
         }
     }

@@ -99,7 +99,10 @@ final class Session {
             }
         }
         engine.run()
-        if !options.isLoad { printStandInRequests(origin: 0) }
+        if !options.isLoad {
+            printStandInRequests(origin: 0)
+            printStandInConversations()
+        }
         usleep(300_000)  // lets the server flush its counters (every 20 ms) before they are read
         let after = options.serverMetrics ? ServerCounters.fetch(host: address, hostName: url.host, port: url.port) : nil
 
@@ -147,11 +150,26 @@ final class Session {
         config.port = port
         config.defaultReply = LexStandIn.Reply(transcript: nil, intentName: "LexcallDemo", message: "Hello from the Lex stand-in",
                                                audio: .bytes(LexStandIn.tone(milliseconds: options.replyMs)))
+        config.streaming.defaultReply = ConversationReply(intentName: "LexcallDemo", message: "Hello from the Lex stand-in",
+                                                          audio: .tone(milliseconds: options.replyMs))
+        config.streaming.recordsEvents = !options.isLoad
         let lex = try LexStandIn(configuration: config)
         standIn = lex
         print("lexcall: Lex stand-in on \(lex.baseURL) (set [lex] endpoint_v1 and endpoint_v2 to it); it accepts aws_key=\(key)"
             + (options.param("aws_secret") == "lexcall-stand-in-secret" ? " aws_secret=lexcall-stand-in-secret" : "")
-            + " and answers every request with \(options.replyMs) ms of tone")
+            + " and answers every request, and every streaming turn, with \(options.replyMs) ms of tone")
+    }
+
+    /// Single call: prints each conversation stream the stand-in served (at the end).
+    func printStandInConversations() {
+        guard let lex = standIn, !options.isLoad else { return }
+        _ = lex.conversations.waitUntil(timeout: 2) { $0.streams.allSatisfy { $0.closed != nil } }
+        for r in lex.conversations.streams {
+            print("          lex: StartConversation " + r.summary)
+            for (turn, transcript) in r.turns.enumerated() {
+                print("          lex:   turn \(turn + 1): \"\(transcript)\" answered with \(options.replyMs) ms of audio")
+            }
+        }
     }
 
     /// Single call: prints each request the stand-in received since the last call.
@@ -187,6 +205,20 @@ final class Session {
                 }
                 if let first = c.replyStarts.first(where: { $0 >= r.respondedAt }) {
                     t.answerToFrame.append(first - r.respondedAt)
+                }
+            }
+        }
+        var conversations: [String: [ConversationRecord]] = [:]
+        for r in lex.conversations.streams { conversations[r.sessionId, default: []].append(r) }
+        for c in engine.calls {
+            for r in conversations[sessionID(c.path)] ?? [] {
+                t.conversations += 1
+                t.chainedSignatures += r.verifiedSignatures
+                if r.signatureFailure != nil || r.signature != .valid { t.signatureFailures += 1 }
+                t.interruptions += r.interruptions.count
+                for at in r.answeredAt where engine.inWindow(at) {
+                    t.turns += 1
+                    if let first = c.replyStarts.first(where: { $0 >= at }) { t.answerToFrame.append(first - at) }
                 }
             }
         }
@@ -239,6 +271,14 @@ struct LexTimings {
     var requests = 0
     /// End of speech to the Lex request (complete), minus silence_time; can be negative.
     var speechToRequest: [Int64] = []
-    /// Stand-in starts its answer to the first reply frame at the caller.
+    /// Stand-in starts its answer (a turn-based reply or a streaming turn's first event) to the
+    /// first reply frame at the caller.
     var answerToFrame: [UInt64] = []
+    /// Streaming: conversation streams, turns answered in the window, chained signatures
+    /// verified, streams with a bad opening or chained signature, interruptions sent.
+    var conversations = 0
+    var turns = 0
+    var chainedSignatures = 0
+    var signatureFailures = 0
+    var interruptions = 0
 }

@@ -64,11 +64,19 @@ struct LoadReport {
             lines.append("end of speech to first reply frame: p50 \(milliseconds(s.replyLatency.percentile(50))) ms, p99 \(milliseconds(s.replyLatency.percentile(99))) ms, max \(milliseconds(s.replyLatency.max)) ms (includes silence_time)")
         }
         j["reply_latency"] = dist(s.replyLatency)
-        if let lex, lex.requests > 0 {
+        if let lex, lex.conversations > 0 {
+            lines.append("Lex streaming (stand-in): \(lex.conversations) conversations, \(lex.turns) turns answered in the window, \(lex.interruptions) interruptions, \(lex.chainedSignatures) chained event signatures verified, \(lex.signatureFailures) streams with a bad signature")
+            j["lex_conversations"] = lex.conversations
+            j["lex_streaming_turns"] = lex.turns
+            j["lex_chained_signatures"] = lex.chainedSignatures
+            j["lex_signature_failures"] = lex.signatureFailures
+            j["lex_interruptions"] = lex.interruptions
+        }
+        if let lex, lex.requests + lex.turns > 0 {
             let a = lex.speechToRequest.sorted(), b = lex.answerToFrame.sorted()
             func pct<T: BinaryInteger>(_ v: [T], _ p: Double) -> T? { v.isEmpty ? nil : v[min(v.count - 1, max(0, Int((p / 100 * Double(v.count)).rounded(.up)) - 1))] }
             func ms<T: BinaryInteger>(_ v: T?) -> String { v.map { milliseconds(signed: Int64($0)) } ?? "-" }
-            lines.append("Lex (stand-in, \(lex.requests) audio requests): end of speech to request, minus silence_time \(lex.silenceTime / 1_000_000) ms: p50 \(ms(pct(a, 50))) ms, p99 \(ms(pct(a, 99))) ms, max \(ms(a.last)) ms")
+            lines.append("Lex (stand-in, \(lex.requests) audio requests, \(lex.turns) streaming turns): end of speech to request, minus silence_time \(lex.silenceTime / 1_000_000) ms: p50 \(ms(pct(a, 50))) ms, p99 \(ms(pct(a, 99))) ms, max \(ms(a.last)) ms")
             lines.append("  stand-in answer to first reply frame at the caller: p50 \(ms(pct(b, 50))) ms, p99 \(ms(pct(b, 99))) ms, max \(ms(b.last)) ms")
             j["lex_requests"] = lex.requests
             j["speech_to_request_ms"] = ["n": a.count, "p50": Double(pct(a, 50) ?? 0) / 1e6, "p99": Double(pct(a, 99) ?? 0) / 1e6, "max": Double(a.last ?? 0) / 1e6]
@@ -80,7 +88,8 @@ struct LoadReport {
             // JSON has no infinity: -1 stands for "above the last bound" or "none".
             func finite(_ v: Double?) -> Double { v.flatMap { $0.isFinite ? $0 : nil } ?? -1 }
             let measured = [("end of utterance to request sent", "server_speech_to_request", "lexconnector_speech_to_request_seconds"),
-                            ("reply's first bytes to first frame out", "server_reply_to_first_frame", "lexconnector_reply_to_first_frame_seconds")]
+                            ("reply's first bytes to first frame out", "server_reply_to_first_frame", "lexconnector_reply_to_first_frame_seconds"),
+                            ("streaming: Lex's first audio chunk to first frame out", "server_prompt_to_first_frame", "lexconnector_prompt_to_first_frame_seconds")]
             for (label, key, metric) in measured {
                 let h = HistogramDelta(a.histograms[metric] ?? [:], b.histograms[metric] ?? [:])
                 guard h.count > 0 else { continue }

@@ -1,0 +1,215 @@
+import Audio
+import Lex
+import Logging
+
+/// The turn a streaming call assembles from Lex's events: a transcript, then an intent
+/// result, then the bot's text; reported as one `lex_turn` when the next turn or the prompt's
+/// audio begins, or when the call ends.
+struct StreamTurn: Sendable, Equatable {
+    var transcript: String?
+    var intent: StartConversation.IntentResultEvent?
+    var botText: String?
+    var startedAt: Instant?
+
+    var isEmpty: Bool { transcript == nil && intent == nil && botText == nil }
+}
+
+/// Lex's side of a streaming call: its events, and playback of its prompts.
+extension StreamingCall {
+    func lexStream(_ input: LexStreamInput, at now: Instant, _ actions: inout [CallAction]) {
+        if case .failed(let fault) = input { return streamFailed(fault, at: now, &actions) }
+        guard stream == .open else { return }
+        faultsInARow = 0
+        switch input {
+        case .audio(let chunk, let rate):
+            chunk.isEmpty ? promptEnded(at: now, &actions) : promptAudio(chunk, rate: rate, at: now, &actions)
+        case .interrupted(let reason):
+            interrupted(reason, &actions)
+        case .transcript(let text):
+            flushTurn(at: now, &actions)
+            turn.transcript = text
+            turn.startedAt = now
+            actions.append(.log(.info, "lex transcript", ["transcript": "\(text)"]))
+        case .intent(let event):
+            if turn.intent != nil { flushTurn(at: now, &actions) }
+            if turn.startedAt == nil { turn.startedAt = now }
+            turn.intent = event
+            intentResult(event, at: now, &actions)
+        case .text(let messages):
+            let text = messages.compactMap(\.content).joined(separator: " ")
+            turn.botText = turn.botText.map { $0 + " " + text } ?? text
+            if turn.startedAt == nil { turn.startedAt = now }
+            actions.append(.log(.info, "lex text response", ["text": "\(text)"]))
+        case .ended:
+            if closeRequestedAt != nil {
+                stream = .closed
+                actions.append(.log(.info, "Lex ended the stream after the conversation closed"))
+            } else {
+                streamFailed(.lifetimeEnded, at: now, &actions)
+            }
+        case .failed:
+            break
+        }
+    }
+
+    private func intentResult(_ event: StartConversation.IntentResultEvent, at now: Instant, _ actions: inout [CallAction]) {
+        stats.lexTurns += 1
+        if let attributes = event.sessionState?.sessionAttributes, !attributes.isEmpty { sessionAttributes = attributes }
+        let closeAttribute = sessionAttributes["nexmo-close"].map { !["", "false", "0", "no"].contains($0.lowercased()) } ?? false
+        let dialogClose = event.sessionState?.dialogAction?.type == "Close"
+        if (closeAttribute || (dialogClose && settings.closeOnFinal)) && closeRequestedAt == nil {
+            closeRequestedAt = now
+            actions.append(.log(.info, "conversation over; closing after playback", ["by": "\(closeAttribute ? "nexmo-close" : "dialog action Close")"]))
+        }
+    }
+
+    /// Reports the assembled turn (`lex_turn`) and starts a new one.
+    func flushTurn(at now: Instant, _ actions: inout [CallAction]) {
+        guard !turn.isEmpty else { return }
+        let intent = turn.intent?.sessionState?.intent ?? turn.intent?.interpretations?.first?.intent
+        var slots: [String: String] = [:]
+        for (name, slot) in intent?.slots ?? [:] {
+            if let value = slot?.value { slots[name] = value.interpretedValue }
+        }
+        let dialogState = turn.intent?.sessionState?.dialogAction?.type ?? ""
+        let latency = turn.startedAt.map { now - $0 } ?? .zero
+        actions.append(.log(.info, "lex turn", [
+            "transcript": "\(turn.transcript ?? "")", "intent": "\(intent?.name ?? "")",
+            "dialog_state": "\(dialogState)", "mode": "streaming",
+        ]))
+        actions.append(.emit(.lexTurn(LexTurnCompleted(
+            customerTranscript: turn.transcript ?? "", botTranscript: turn.botText ?? "", intent: intent?.name ?? "",
+            slots: slots, dialogState: dialogState, inputMode: turn.intent?.inputMode, latencyMs: latency.milliseconds,
+            input: "stream"))))
+        turn = StreamTurn()
+    }
+
+    // MARK: - Faults
+
+    private func streamFailed(_ fault: LexStreamFault, at now: Instant, _ actions: inout [CallAction]) {
+        guard stream == .open else { return }
+        stats.lexErrors += 1
+        actions.append(.count(.streamError(fault.metricType)))
+        actions.append(.count(.error(.lex)))
+        actions.append(.log(.error, "lex stream failed: \(fault)"))
+        actions.append(.emit(.error(CallError(kind: "lex", message: fault.description, retryable: fault.isRetryable))))
+        // The stream's prompt state goes with it; what already came keeps playing.
+        if case .open = prompt { reply.finish(to: &playback); playback.finish(); replyComplete() }
+        prompt = .none
+        if fault.isRetryable && faultsInARow < Self.maxReopens && closeRequestedAt == nil {
+            faultsInARow += 1
+            stream = .reopening(at: now + Self.reopenDelay)
+            return
+        }
+        stream = .closed
+        actions.append(.endStream)
+        if let fallback = fallbackPrompt {
+            if case .playing = output {} else { playback.clear() }
+            playback.append(fallback)
+            playback.finish()
+            replyComplete()
+            closeRequestedAt = now
+            promptStartedAt = now
+            prompt = .ended
+            startPlaybackIfReady(at: now, &actions)
+        } else {
+            fail(.internalError, fault.description, &actions)
+        }
+    }
+
+    // MARK: - Prompts and playback
+
+    private func promptAudio(_ chunk: [UInt8], rate: Int, at now: Instant, _ actions: inout [CallAction]) {
+        var first = false
+        if case .open = prompt {} else {
+            flushTurn(at: now, &actions)
+            prompt = .open(firstChunkAt: now)
+            promptStartedAt = now
+            firstChunkAwaitingFrame = output == .silent ? now : nil
+            first = true
+        }
+        reply.append(chunk, rate: rate, first: first, to: &playback)
+        switch output {
+        case .silent: output = .buffering
+        case .playing(let p, streaming: false): output = .playing(p, streaming: true)
+        case .buffering, .playing: break
+        }
+        startPlaybackIfReady(at: now, &actions)
+    }
+
+    private func promptEnded(at now: Instant, _ actions: inout [CallAction]) {
+        guard case .open = prompt else { return }
+        reply.finish(to: &playback)
+        playback.finish()
+        prompt = .ended
+        replyComplete()
+        startPlaybackIfReady(at: now, &actions)
+        if output == .silent && playback.queuedBytes == 0 { playbackFinished(&actions) }
+    }
+
+    /// Lex interrupted the prompt: drop it here and at Vonage; no completion is due for it.
+    private func interrupted(_ reason: String, _ actions: inout [CallAction]) {
+        stats.bargeIns += 1
+        let queuedMs = playback.queuedBytes * 1000 / (settings.sampleRate * 2)
+        playback.clear()
+        output = .silent
+        prompt = .none
+        actions.append(.sendText(#"{"action":"clear"}"#))
+        actions.append(.log(.info, "barge-in: Lex interrupted the prompt", ["reason": "\(reason)", "dropped_ms": "\(queuedMs)"]))
+        actions.append(.emit(.playbackInterrupted(PlaybackInterrupted(remainingMs: queuedMs))))
+    }
+
+    private func startPlaybackIfReady(at now: Instant, _ actions: inout [CallAction]) {
+        guard !output.isPlaying, playback.availableFrames > 0 else { return }
+        let paced = PacedPlayback.begin(at: now, lastTick: lastTick)
+        output = .playing(paced, streaming: output == .buffering)
+        actions.append(.emit(.playbackStarted(PlaybackStarted())))
+        sendDueFrames(at: paced.start, &actions)
+        if let first = firstChunkAwaitingFrame, now >= first {
+            actions.append(.count(.promptToFirstFrame(now - first)))
+        }
+        firstChunkAwaitingFrame = nil
+    }
+
+    /// Sends the frames due by `now`; at the end of the audio, playback finishes, or waits
+    /// silent for more while the prompt is still coming.
+    func sendDueFrames(at now: Instant, _ actions: inout [CallAction]) {
+        guard case .playing(var paced, let streaming) = output else { return }
+        let due = paced.due(at: now)
+        pending.late += due.late
+        for _ in 0..<due.frames {
+            guard let frame = playback.nextFrame() else {
+                output = .playing(paced, streaming: streaming)
+                if streaming { output = .buffering } else { playbackFinished(&actions) }
+                return
+            }
+            actions.append(.sendFrame(frame))
+            paced.didSend()
+            pending.played += 1
+        }
+        output = .playing(paced, streaming: streaming)
+        if playback.availableFrames == 0 && !streaming && playback.queuedBytes == 0 { playbackFinished(&actions) }
+    }
+
+    /// What was queued has played: the prompt's completion goes to Lex; close if it is over.
+    private func playbackFinished(_ actions: inout [CallAction]) {
+        if case .playing(let paced, _) = output {
+            output = .silent
+            stats.framesPlayed += paced.framesSent
+            actions.append(.emit(.playbackFinished(PlaybackFinished(frames: paced.framesSent))))
+        }
+        guard prompt == .ended else { return }
+        prompt = .none
+        if stream == .open { actions.append(.streamPlaybackCompleted) }
+        // The prompt that came with (or after) the close has played.
+        if let asked = closeRequestedAt, let started = promptStartedAt, started >= asked { close(.normal, "conversation ended") }
+    }
+
+    private func replyComplete() {
+        switch output {
+        case .buffering: output = .silent
+        case .playing(let p, streaming: true): output = .playing(p, streaming: false)
+        case .silent, .playing: break
+        }
+    }
+}

@@ -1,0 +1,298 @@
+import Audio
+import Lex
+import Logging
+import WebSocketServer
+
+/// A streaming call once its settings are known: the caller's audio goes to Lex as it comes
+/// (one Lex V2 StartConversation stream, `StreamingConversation`), Lex decides where speech
+/// ends and when a prompt is interrupted, and its prompts play paced like a turn-based reply.
+/// The counterpart of `ActiveCall` for the `/conversation` route; part of `CallStateMachine`,
+/// pure like it (no clock, no I/O, no transport: it asks for `streamAudio`, `streamDTMF`,
+/// `streamPlaybackCompleted`, `reopenStream` and `endStream` and takes `LexStreamInput`s).
+///
+///     stream:   open ──retryable fault (first since Lex's last event)──▶ reopening (caller input held, bounded)
+///               reopening ──`reopenDelay` later, on a tick──▶ open (same session id; held input sent first)
+///               open ──other fault──▶ closed (1011 with the reason, or the fallback prompt, then 1000)
+///     prompt:   none ──audio──▶ open ──empty chunk──▶ ended ──last frame sent──▶ none (+ PlaybackCompletionEvent)
+///               open | ended ──PlaybackInterruptionEvent──▶ none (Vonage `clear`, no completion)
+///     playback: silent ──audio──▶ buffering ──a frame's worth──▶ playing(paced, streaming) ──▶ silent
+///
+/// A dialog action `Close` or the `nexmo-close` session attribute closes the call (1000) once
+/// the prompt after it has played, or `closeGrace` after it when no prompt comes.
+final class StreamingCall {
+    /// After a `Close` with nothing playing and no prompt coming, the call closes this long after.
+    static let closeGrace: Duration = .milliseconds(1500)
+    /// Retryable faults in a row (no event from Lex between them) that reopen the stream.
+    static let maxReopens = 1
+
+    enum Stream: Equatable {
+        case open
+        /// After a retryable fault: a new stream opens at this time (on a tick); the caller's
+        /// audio and keys wait in `held` until then.
+        case reopening(at: Instant)
+        /// Gave up after a fault: the caller's audio is dropped, the call is closing.
+        case closed
+    }
+
+    /// Caller input waiting for a reopened stream.
+    enum HeldInput: Equatable {
+        case audio([UInt8])
+        case dtmf(String)
+    }
+
+    /// From a retryable fault to the new stream: time for Lex to let go of the session.
+    static let reopenDelay: Duration = .milliseconds(200)
+    /// Audio chunks held while the stream reopens (3 s); beyond it the oldest go.
+    static let maxHeldAudioChunks = 150
+
+    /// The prompt Lex is sending.
+    enum Prompt: Equatable {
+        case none
+        /// Its audio is coming in; `firstChunkAt`: when its first chunk came.
+        case open(firstChunkAt: Instant)
+        /// Its end (the empty chunk) came: a PlaybackCompletionEvent is due after its last frame.
+        case ended
+    }
+
+    let settings: CallSettings
+    let api: LexAPI
+    let startedAt: Instant
+    let fallbackPrompt: [UInt8]?
+    var inbound: StreamingInbound
+    var reply: StreamingReplyAudio
+    var playback: PlaybackBuffer
+    var output: ActiveCall.Output = .silent
+    var stream: Stream = .open
+    var prompt: Prompt = .none
+    /// Faults since Lex's last event.
+    var faultsInARow = 0
+    var held: [HeldInput] = []
+    var heldAudioChunks = 0
+    /// `Close` or `nexmo-close` came at this time: close once the prompt has played.
+    var closeRequestedAt: Instant?
+    /// When the last prompt's first chunk came (or the fallback prompt was queued).
+    var promptStartedAt: Instant?
+    /// A prompt's first chunk came at this time to silence and its first frame has not gone
+    /// out: the start of the prompt-to-first-frame reaction time (recorded once per prompt).
+    var firstChunkAwaitingFrame: Instant?
+    var sessionAttributes: [String: String]
+    var lastInbound: Instant
+    var lastTick: Instant?
+    /// The turn being assembled from Lex's events (transcript, intent, text).
+    var turn = StreamTurn()
+    var stats = CallStatistics()
+    var pending = ActiveCall.FrameCounts()
+    private(set) var ending: CallEnd?
+
+    init(settings: CallSettings, api: LexAPI, startedAt: Instant, lastTick: Instant?, fallbackPrompt: [UInt8]?) throws(CallAudioError) {
+        self.settings = settings
+        self.api = api
+        self.startedAt = startedAt
+        self.lastTick = lastTick
+        self.fallbackPrompt = fallbackPrompt
+        inbound = try StreamingInbound(callRate: settings.sampleRate)
+        reply = StreamingReplyAudio(callRate: settings.sampleRate)
+        playback = PlaybackBuffer(frameBytes: settings.frameBytes)
+        sessionAttributes = settings.sessionAttributes
+        lastInbound = startedAt
+    }
+
+    // MARK: - The caller
+
+    func receiveAudio(_ data: [UInt8], at now: Instant, _ actions: inout [CallAction]) {
+        guard data.count % 2 == 0, data.count > 0, data.count <= settings.frameBytes * 8 else {
+            actions.append(.count(.badInput(.audioFrameSize)))
+            return fail(.unsupportedData, "invalid audio frame of \(data.count) bytes: expected \(settings.frameBytes) (16-bit PCM, 20 ms)", &actions)
+        }
+        lastInbound = now
+        pending.received += 1
+        switch stream {
+        case .open: inbound.receive(data) { chunk in actions.append(.streamAudio(chunk)) }
+        case .reopening: inbound.receive(data) { chunk in hold(.audio(chunk), &actions) }
+        case .closed: return
+        }
+    }
+
+    func receiveText(_ text: String, at now: Instant, _ actions: inout [CallAction]) {
+        guard let event = VonageEvent.parse(text) else {
+            actions.append(.count(.badInput(.textMessage)))
+            actions.append(.log(.info, "ignored a text message that is not a Vonage event"))
+            return
+        }
+        switch event {
+        case .dtmf(let digit):
+            guard StartConversation.DTMFInputEvent.isValid(digit) else {
+                actions.append(.count(.badInput(.dtmf)))
+                actions.append(.log(.info, "ignored an invalid DTMF event"))
+                return
+            }
+            stats.dtmfDigits += 1
+            actions.append(.emit(.dtmf(DTMFPressed(digit: digit))))
+            switch stream {
+            case .open: actions.append(.streamDTMF(digit))
+            case .reopening: hold(.dtmf(digit), &actions)
+            case .closed: break
+            }
+        case .cleared:
+            actions.append(.log(.debug, "vonage event", ["event": "websocket:cleared"]))
+        case .notify:
+            actions.append(.log(.debug, "vonage event", ["event": "websocket:notify"]))
+        case .other(let name):
+            actions.append(.log(.debug, "unknown vonage event ignored", ["event": "\(name)"]))
+        }
+    }
+
+    // MARK: - Time
+
+    func tick(at now: Instant, _ actions: inout [CallAction]) {
+        lastTick = now
+        if case .playing = output { sendDueFrames(at: now, &actions) }
+        if ending != nil { return }
+        if case .reopening(let at) = stream, now >= at { reopen(&actions) }
+        flushCounters(&actions)
+        if let asked = closeRequestedAt, output == .silent, prompt == .none, now - asked >= Self.closeGrace {
+            return close(.normal, "conversation ended")
+        }
+        if settings.idleTimeout > .zero && now - lastInbound > settings.idleTimeout {
+            actions.append(.count(.error(.idleTimeout)))
+            return close(.normal, "idle timeout: no audio for \(settings.idleTimeout.milliseconds / 1000) s")
+        }
+        if settings.maxDuration > .zero && now - startedAt > settings.maxDuration {
+            close(.normal, "maximum call duration reached")
+        }
+    }
+
+    func flushCounters(_ actions: inout [CallAction]) {
+        if pending.played > 0 { actions.append(.count(.framesPlayed(pending.played))) }
+        if pending.late > 0 { actions.append(.count(.framesLate(pending.late))) }
+        if pending.received > 0 { actions.append(.count(.framesReceived(pending.received))) }
+        pending = ActiveCall.FrameCounts()
+    }
+
+    // MARK: - Reopening
+
+    private func hold(_ input: HeldInput, _ actions: inout [CallAction]) {
+        held.append(input)
+        guard case .audio = input else { return }
+        heldAudioChunks += 1
+        guard heldAudioChunks > Self.maxHeldAudioChunks, let oldest = held.firstIndex(where: { if case .audio = $0 { true } else { false } }) else { return }
+        held.remove(at: oldest)
+        heldAudioChunks -= 1
+        if heldAudioChunks == Self.maxHeldAudioChunks { actions.append(.log(.warning, "lex stream reopening: the oldest held audio is dropped")) }
+    }
+
+    /// The new stream opens on the same session id; what the caller said and pressed meanwhile goes first.
+    private func reopen(_ actions: inout [CallAction]) {
+        stream = .open
+        actions.append(.count(.streamReopened))
+        actions.append(.log(.warning, "reopening the lex stream on the same session id", ["held_chunks": "\(heldAudioChunks)"]))
+        actions.append(.reopenStream(sessionAttributes: sessionAttributes))
+        for input in held {
+            switch input {
+            case .audio(let chunk): actions.append(.streamAudio(chunk))
+            case .dtmf(let digit): actions.append(.streamDTMF(digit))
+            }
+        }
+        held.removeAll()
+        heldAudioChunks = 0
+    }
+
+    // MARK: - Ending
+
+    func fail(_ code: WebSocketCloseCode, _ reason: String, _ actions: inout [CallAction]) {
+        actions.append(.log(.warning, "closing call: \(reason)", ["code": "\(code.rawValue)"]))
+        actions.append(.sendText(CallEnd.errorMessage(reason)))
+        close(code, reason)
+    }
+
+    func close(_ code: WebSocketCloseCode, _ reason: String) {
+        if ending == nil { ending = CallEnd(code: code, reason: reason, byPeer: false, closeSocket: true) }
+    }
+
+    /// The call is over: the stream gets its DisconnectionEvent and end; count, log, report.
+    func end(_ end: CallEnd, at now: Instant, _ actions: inout [CallAction]) {
+        flushTurn(at: now, &actions)
+        if stream == .open { actions.append(.endStream) }
+        stream = .closed
+        flushCounters(&actions)
+        if case .playing(let p, _) = output { stats.framesPlayed += p.framesSent }
+        output = .silent
+        let duration = now - startedAt
+        actions.append(.log(.info, "call ended", [
+            "code": "\(end.code.rawValue)", "reason": "\(end.reason)", "by_peer": "\(end.byPeer)",
+            "seconds": "\(Int(duration.seconds))", "lex_turns": "\(stats.lexTurns)", "lex_errors": "\(stats.lexErrors)",
+            "mode": "streaming",
+        ]))
+        actions.append(.emit(.callEnded(stats.ended(code: Int(end.code.rawValue), reason: end.reason, byCaller: end.byPeer, duration: duration))))
+    }
+}
+
+/// The caller's audio on its way to Lex: messages of any even size at the call's rate, cut
+/// into 20 ms, resampled to 8 kHz (Lex's only input format) and handed on in chunks of
+/// `chunkBytes`. Deterministic; the resampler is this call's own.
+struct StreamingInbound {
+    /// Bytes of 8 kHz audio per `AudioInputEvent`: 320 (20 ms), the most the Lex V2 API
+    /// reference allows in one `audioChunk` (see README, "Streaming calls").
+    static let chunkBytes = 320
+    let resampler: Resampler?
+    private var samples: [Int16] = []
+    private var carryByte: UInt8?
+
+    init(callRate: Int) throws(CallAudioError) {
+        resampler = try CallAudioError.resampler(callRate == 8000 ? nil : (callRate, 8000))
+        samples.reserveCapacity(Self.chunkBytes)
+    }
+
+    /// Feeds one message (whole 16-bit samples); each whole chunk goes to `chunk`.
+    mutating func receive(_ data: [UInt8], chunk: (_ pcm8k: [UInt8]) -> Void) {
+        let pcm = PCM.samples(littleEndian: data)
+        samples += resampler.map { $0.process(pcm) } ?? pcm
+        let perChunk = Self.chunkBytes / 2
+        var offset = 0
+        while samples.count - offset >= perChunk {
+            chunk(PCM.littleEndianBytes(Array(samples[offset..<(offset + perChunk)])))
+            offset += perChunk
+        }
+        if offset > 0 { samples.removeFirst(offset) }
+    }
+}
+
+/// Lex's prompts on their way to the call's rate: each prompt resampled from the rate its
+/// chunks say (16 kHz unless they say otherwise) to the call's, less the filter's delay at its
+/// start, so a prompt keeps its exact length.
+struct StreamingReplyAudio {
+    let callRate: Int
+    private var resampler: Resampler?
+    private var fromRate: Int?
+    private var skipBytes = 0
+
+    init(callRate: Int) { self.callRate = callRate }
+
+    /// The next chunk of the current prompt at `rate` Hz, appended to `playback` at the call's
+    /// rate. `first`: the prompt's first chunk (the filter starts afresh).
+    mutating func append(_ chunk: [UInt8], rate: Int, first: Bool, to playback: inout PlaybackBuffer) {
+        if first || rate != fromRate {
+            fromRate = rate
+            resampler = rate == callRate ? nil : try? Resampler(from: rate, to: callRate)
+            skipBytes = (resampler?.outputLatency ?? 0) * 2
+        }
+        guard let r = resampler else { return playback.append(chunk) }
+        appendSkipping(r.process(littleEndian: chunk), to: &playback)
+    }
+
+    /// The prompt ended: its filter tail, appended.
+    mutating func finish(to playback: inout PlaybackBuffer) {
+        guard let r = resampler else { return }
+        appendSkipping(PCM.littleEndianBytes(r.flush()), to: &playback)
+        r.reset()
+    }
+
+    private mutating func appendSkipping(_ bytes: [UInt8], to playback: inout PlaybackBuffer) {
+        if skipBytes >= bytes.count {
+            skipBytes -= bytes.count
+            return
+        }
+        playback.append(bytes[skipBytes...])
+        skipBytes = 0
+    }
+}
