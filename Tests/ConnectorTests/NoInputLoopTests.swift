@@ -1,0 +1,45 @@
+import Audio
+import Foundation
+import Lex
+import Testing
+@testable import Connector
+
+/// A bot cannot make a call send Lex requests in a loop: with `x-amz-lex:audio:start-timeout-ms`
+/// of 1 ms (or `[call] no_input_timeout_ms` of 1) and a bot that answers at once with no audio,
+/// the no-input text goes at most once per `TurnCapture.minimumNoInputTimeout`.
+@Suite struct NoInputLoopTests {
+    /// Runs `seconds` of silence against a bot that answers every input at once, without
+    /// audio, with these attributes; returns the number of Lex requests made.
+    static func requests(seconds: Int, attributes: [String: String], configure: (inout LexmoConfiguration) -> Void = { _ in }) -> Int {
+        var call = CallTranscript(configure: configure)
+        _ = call.start(["welcome_text": "hi"])
+        var sent = 1
+        _ = call.lexCompleted(.success(CallTranscript.turn(sessionAttributes: attributes)))
+        for _ in 0..<(seconds * 50) {
+            let lines = call.run(ms: 20, silence: true)
+            if lines.contains(where: { $0.hasPrefix("lex ") }) {
+                sent += 1
+                _ = call.lexCompleted(.success(CallTranscript.turn(sessionAttributes: attributes)))
+            }
+        }
+        return sent
+    }
+
+    @Test(arguments: ["1", "2", "19", "20", "999"])
+    func aTinyLexStartTimeoutDoesNotHammerLex(value: String) {
+        let n = Self.requests(seconds: 10, attributes: ["x-amz-lex:audio:start-timeout-ms": value])
+        #expect(n <= 11, "\(n) requests in 10 s: at most the welcome text and one no-input text a second")
+        #expect(n >= 9, "the no-input text still goes, once a second")
+    }
+
+    @Test func aTinyConfiguredTimeoutDoesNotHammerLex() {
+        let n = Self.requests(seconds: 10, attributes: [:]) { $0.call.noInputTimeoutMs = 1 }
+        #expect(n <= 11, "\(n) requests in 10 s")
+        #expect(n >= 9)
+    }
+
+    @Test func aLongerTimeoutIsKeptAsItIs() {
+        let n = Self.requests(seconds: 10, attributes: ["x-amz-lex:audio:start-timeout-ms": "2500"])
+        #expect(n == 1 + 3, "every 2.52 s (the timer starts on the tick after the reply) in 10 s")
+    }
+}
