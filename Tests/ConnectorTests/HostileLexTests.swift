@@ -23,7 +23,7 @@ import Testing
         c.sendDTMF("1"); c.sendDTMF("#")
         #expect(h.standIn.waitUntil(timeout: 10) { _ in h.events().contains { $0["event"] as? String == "error" } })
         let attempts = h.lexRequests().filter { $0.inputText == "1" }.count
-        #expect((1...LexmoConfiguration().lex.maxAttempts).contains(attempts), "\(attempts) requests for one input")
+        #expect((1...2).contains(attempts), "\(attempts) requests for one input; the harness's [lex] max_attempts is 2")
         c.sendDTMF("2"); c.sendDTMF("#")
         #expect(c.wait(timeout: 8) { $0.frames.count == 5 }, "the call is still up and the next turn plays")
         #expect(c.snapshot.closeCode == nil)
