@@ -11,6 +11,8 @@ import COpenSSL
 /// and dropped.
 final class EventSink: @unchecked Sendable {
     private let url: String
+    /// `url` for log lines: without user info, query or fragment, where a token may be.
+    private let loggedURL: String
     private let secret: Secret?
     private let client: LexClient
     private let queue = DispatchQueue(label: "lexconnector.events")
@@ -26,6 +28,7 @@ final class EventSink: @unchecked Sendable {
 
     init(url: String, secret: Secret?, client: LexClient, logger: Logger, metrics: ConnectorMetrics, base: EventEnvelope) {
         self.url = url
+        loggedURL = Self.redacted(url)
         self.secret = secret
         self.client = client
         self.logger = logger
@@ -74,14 +77,25 @@ final class EventSink: @unchecked Sendable {
                 metrics.event("delivered")
             case .success(let r):
                 metrics.event("rejected")
-                logger.warning("webhook answered \(r.status)", metadata: ["url": "\(url)"])
+                logger.warning("webhook answered \(r.status)", metadata: ["url": "\(loggedURL)"])
             case .failure(let e):
                 metrics.event("failed")
-                logger.warning("webhook failed: \(e)", metadata: ["url": "\(url)"])
+                logger.warning("webhook failed: \(e)", metadata: ["url": "\(loggedURL)"])
             }
             sending = false
             sendNext()
         }
+    }
+
+    /// Scheme, host, port and path of `url` (`https://host/hook` for
+    /// `https://user:pass@host/hook?token=...`); `(unparsable URL)` when it does not parse.
+    static func redacted(_ url: String) -> String {
+        guard var c = URLComponents(string: url), c.host != nil else { return "(unparsable URL)" }
+        c.user = nil
+        c.password = nil
+        c.query = nil
+        c.fragment = nil
+        return c.string ?? "(unparsable URL)"
     }
 
     static func hmacHex(secret: Secret, body: [UInt8]) -> String {
