@@ -43,3 +43,30 @@ import Testing
         #expect(n == 1 + 3, "every 2.52 s (the timer starts on the tick after the reply) in 10 s")
     }
 }
+
+/// A bot's `x-amz-lex:*` settings at their extremes: the call goes on taking speech and keys.
+@Suite struct AbsurdLexSettingsTests {
+    @Test(arguments: [
+        ["x-amz-lex:audio:end-timeout-ms": "1", "x-amz-lex:audio:max-length-ms": "1000000000000",
+         "x-amz-lex:audio:start-timeout-ms": "99999999999999999999", "x-amz-lex:dtmf:end-timeout-ms": "1",
+         "x-amz-lex:dtmf:max-length": "0", "x-amz-lex:dtmf:end-character": "", "x-amz-lex:allow-interrupt": ""],
+        ["x-amz-lex:audio:end-timeout-ms": "-5", "x-amz-lex:audio:max-length-ms": "-1",
+         "x-amz-lex:audio:start-timeout-ms": "1e3", "x-amz-lex:dtmf:end-timeout-ms": "9223372036854775807",
+         "x-amz-lex:dtmf:max-length": "1024", "x-amz-lex:dtmf:deletion-character": "\u{0}", "x-amz-lex:allow-interrupt": "TRUE "],
+        ["x-amz-lex:audio:end-timeout-ms": "2147483647", "x-amz-lex:audio:max-length-ms": "1",
+         "x-amz-lex:audio:start-timeout-ms": "2147483648", "x-amz-lex:dtmf:end-timeout-ms": "0"],
+    ])
+    func theCallGoesOn(attributes: [String: String]) throws {
+        var call = CallTranscript()
+        _ = call.start(["welcome_text": "hi"])
+        _ = call.lexReply(ms: 100, CallTranscript.turn(sessionAttributes: attributes))
+        _ = call.run(ms: 200, silence: true)
+        let speech = call.run(ms: 20_000, pcm: try Speech.yes(), silence: true)
+        #expect(speech.contains("lex audio 16000"), "\(speech.compacted)")
+        _ = call.lexCompleted(.success(CallTranscript.turn()))
+        _ = call.dtmf("5")
+        let keys = call.dtmf("#") + call.run(ms: 10_000, silence: true)
+        #expect(keys.contains("lex text 5"), "\(keys.compacted)")
+        #expect(!call.all.contains { if case .close = $0 { true } else { false } })
+    }
+}
