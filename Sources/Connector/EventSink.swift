@@ -24,6 +24,9 @@ final class EventSink: @unchecked Sendable {
     // Confined to `queue`:
     private var pending: [[UInt8]] = []
     private var sending = false
+    /// Events dropped since the backlog was last full: logged once when dropping starts and
+    /// once, with the count, when the backlog is below half full again (not a line per event).
+    private var droppedInEpisode = 0
     static let maxPending = 200
 
     init(url: String, secret: Secret?, client: LexClient, logger: Logger, metrics: ConnectorMetrics, base: EventEnvelope) {
@@ -54,7 +57,11 @@ final class EventSink: @unchecked Sendable {
             if pending.count >= Self.maxPending {
                 pending.removeFirst()
                 metrics.event("dropped")
-                logger.warning("webhook backlog full; oldest event dropped")
+                if droppedInEpisode == 0 { logger.warning("webhook backlog full (\(Self.maxPending) events); the oldest are dropped") }
+                droppedInEpisode += 1
+            } else if droppedInEpisode > 0 && pending.count < Self.maxPending / 2 {
+                logger.warning("webhook backlog has room again", metadata: ["dropped": "\(droppedInEpisode)"])
+                droppedInEpisode = 0
             }
             pending.append([UInt8](body))
             sendNext()
