@@ -70,3 +70,23 @@ import Testing
         #expect(!call.all.contains { if case .close = $0 { true } else { false } })
     }
 }
+
+/// The same on a real socket against the stand-in: a bot that sets a 1 ms start timeout and
+/// answers every input at once with no audio.
+@Suite struct NoInputLoopCallTests {
+    @Test func aBotAnsweringAtOnceGetsAtMostOneNoInputASecond() throws {
+        let h = try Harness()
+        defer { h.stop() }
+        h.standIn.setDefaultReply(.init(message: "Say something.", sessionAttributes: ["x-amz-lex:audio:start-timeout-ms": "1"], audio: .none))
+        let c = try h.client()
+        let opened = Date()
+        c.sendStart(rate: 16000, secret: ConversationTests.secret, extra: ["welcome_text": "hi"])
+        #expect(h.standIn.waitUntil(timeout: 10) { _ in h.lexRequests().count >= 3 }, "the no-input text goes")
+        let elapsed = Date().timeIntervalSince(opened)
+        let n = h.lexRequests().count
+        // welcome, then one no-input text per second at most.
+        #expect(elapsed >= 1.9, "\(n) requests after \(elapsed) s")
+        #expect(h.lexRequests().dropFirst().allSatisfy { $0.inputText == "no input" })
+        c.sendClose()
+    }
+}
