@@ -56,6 +56,11 @@ public struct StartParameters: Sendable, CustomStringConvertible {
             }
             guard let secret = json["aws_secret"] as? String, !secret.isEmpty else { return .failure(.init("aws_secret is missing")) }
             let token = json["aws_session_token"] as? String
+            // It goes into the X-Amz-Security-Token header as it is: a line break in it would add
+            // header lines (or a request) to a connection other calls reuse.
+            if let token, !token.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) {
+                return .failure(.init("aws_session_token must be printable ASCII without spaces or line breaks (an AWS session token)"))
+            }
             credentials = AWSCredentials(accessKeyId: key, secretAccessKey: Secret(secret), sessionToken: token.flatMap { $0.isEmpty ? nil : Secret($0) })
         } else if json["aws_secret"] != nil {
             return .failure(.init("aws_key is missing"))
