@@ -9,7 +9,8 @@ struct TurnCapture: Sendable, Equatable {
     /// last reply, else the call's `barge_in`.
     var allowInterrupt: Bool
     /// Silence after a prompt before the no-input text goes to Lex: Lex's `start-timeout-ms`
-    /// for the last reply, else `[call] no_input_timeout_ms`; zero: never.
+    /// for the last reply, else `[call] no_input_timeout_ms`; zero: never, else at least
+    /// `minimumNoInputTimeout`.
     var noInputTimeout: Duration
     /// A successful reply came and the caller has given no input since: once it has played
     /// (and Lex is idle, nothing is queued, no speech or digits are open), the timer starts.
@@ -17,9 +18,19 @@ struct TurnCapture: Sendable, Equatable {
     /// When the no-input text goes, if nothing comes before; nil: the timer is not running.
     var noInputDeadline: Instant?
 
+    /// The shortest no-input timeout: each expiry sends a Lex request, so a bot answering at
+    /// once with no audio and a timeout of 1 ms would otherwise have the call send one every
+    /// other 20 ms tick (25 a second) for as long as the call lasts.
+    static let minimumNoInputTimeout = Duration.seconds(1)
+
+    /// `timeout`, raised to `minimumNoInputTimeout` unless it is zero (never).
+    static func bounded(_ timeout: Duration) -> Duration {
+        timeout > .zero ? max(timeout, minimumNoInputTimeout) : .zero
+    }
+
     init(settings: CallSettings) {
         allowInterrupt = settings.bargeIn
-        noInputTimeout = settings.noInputTimeout
+        noInputTimeout = Self.bounded(settings.noInputTimeout)
     }
 
     /// An input went to Lex (or was queued for it): nothing is awaited any more.
@@ -50,7 +61,7 @@ extension ActiveCall {
         }
         dtmf.apply(lex)
         capture.allowInterrupt = lex.allowInterrupt ?? settings.bargeIn
-        capture.noInputTimeout = lex.startTimeoutMs.map { .milliseconds($0) } ?? settings.noInputTimeout
+        capture.noInputTimeout = TurnCapture.bounded(lex.startTimeoutMs.map { .milliseconds($0) } ?? settings.noInputTimeout)
         capture.awaitingInput = true
         capture.noInputDeadline = nil
         if !lex.isEmpty {

@@ -36,8 +36,15 @@ extension ActiveCall {
     }
 
     func lexAudio(_ chunk: [UInt8], at now: Instant, _ actions: inout [CallAction]) {
-        guard case .awaiting(let turn, _) = lex else { preconditionFailure("Lex reply audio with no turn open") }
-        guard !turn.discarding else { return }
+        guard case .awaiting(var turn, let queue) = lex else { preconditionFailure("Lex reply audio with no turn open") }
+        guard !turn.discarding, !turn.overflowed else { return }
+        if playback.queuedDuration >= Self.maxQueuedReply {
+            turn.overflowed = true
+            lex = .awaiting(turn, queue: queue)
+            actions.append(.count(.error(.replyOverflow)))
+            actions.append(.log(.warning, "Lex's reply is more than \(Self.maxQueuedReply.milliseconds / 1000) s ahead of playback; the rest of it is dropped"))
+            return
+        }
         if settings.recording { replyRecord += chunk }
         reply.append(chunk, to: &playback)
         switch output {

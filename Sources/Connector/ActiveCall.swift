@@ -27,7 +27,15 @@ final class ActiveCall {
         var speechEndedAt: Instant?
         /// Barge-in: the rest of this turn's reply is not played.
         var discarding = false
+        /// The reply ran `ActiveCall.maxQueuedReply` ahead of playback: the rest of its audio
+        /// is dropped (what is queued still plays).
+        var overflowed = false
     }
+
+    /// The most reply audio waiting to play. Lex sends a reply about as fast as it plays; one
+    /// that runs this far ahead (a misbehaving endpoint) would otherwise grow the buffer
+    /// without bound (5 minutes: 14.4 MB at 24 kHz).
+    static let maxQueuedReply = Duration.seconds(300)
 
     let settings: CallSettings
     /// `v1` or `v2`, the metrics' `api` dimension.

@@ -147,6 +147,8 @@ public final class ConnectorMetrics: Sendable {
     /// `lexconnector_errors_total{kind}`.
     enum ErrorKind: String, Sendable {
         case lex, idleTimeout = "idle_timeout"
+        /// A Lex reply ran more than `ActiveCall.maxQueuedReply` ahead of playback; the rest was dropped.
+        case replyOverflow = "reply_overflow"
     }
 
     /// `lexconnector_bad_input_total{kind}`: input refused by the connector.

@@ -24,6 +24,10 @@ struct DTMFCollector: Sendable, Equatable {
         self.timeout = timeout
     }
 
+    /// The most digits in one input: Lex's limit for a text input (1024 characters; also the
+    /// largest `x-amz-lex:dtmf:max-length`), so a flood of digits never builds a longer one.
+    static let maxDigits = 1024
+
     /// The digits Vonage may send in `websocket:dtmf`.
     static let keys = "0123456789*#ABCD"
 
@@ -46,7 +50,7 @@ struct DTMFCollector: Sendable, Equatable {
             return nil
         }
         digits.append(key)
-        if let maxLength, digits.count >= maxLength { return flush() }
+        if digits.count >= min(maxLength ?? Self.maxDigits, Self.maxDigits) { return flush() }
         deadline = now + timeout
         return nil
     }

@@ -11,6 +11,8 @@ import COpenSSL
 /// and dropped.
 final class EventSink: @unchecked Sendable {
     private let url: String
+    /// `url` for log lines: without user info, query or fragment, where a token may be.
+    private let loggedURL: String
     private let secret: Secret?
     private let client: LexClient
     private let queue = DispatchQueue(label: "lexconnector.events")
@@ -23,11 +25,15 @@ final class EventSink: @unchecked Sendable {
     // Confined to `queue`:
     private var pending: [[UInt8]] = []
     private var sending = false
+    /// Events dropped since the backlog was last full: logged once when dropping starts and
+    /// once, with the count, when the backlog is below half full again (not a line per event).
+    private var droppedInEpisode = 0
     static let maxPending = 200
 
     init(url: String, secret: Secret?, timeout: Duration, client: LexClient, logger: Logger, metrics: ConnectorMetrics, base: EventEnvelope) {
         self.url = url
         self.timeout = timeout
+        loggedURL = Self.redacted(url)
         self.secret = secret
         self.client = client
         self.logger = logger
@@ -53,7 +59,11 @@ final class EventSink: @unchecked Sendable {
             if pending.count >= Self.maxPending {
                 pending.removeFirst()
                 metrics.event(.dropped)
-                logger.warning("webhook backlog full; oldest event dropped")
+                if droppedInEpisode == 0 { logger.warning("webhook backlog full (\(Self.maxPending) events); the oldest are dropped") }
+                droppedInEpisode += 1
+            } else if droppedInEpisode > 0 && pending.count < Self.maxPending / 2 {
+                logger.warning("webhook backlog has room again", metadata: ["dropped": "\(droppedInEpisode)"])
+                droppedInEpisode = 0
             }
             pending.append([UInt8](body))
             sendNext()
@@ -76,14 +86,25 @@ final class EventSink: @unchecked Sendable {
                 metrics.event(.delivered)
             case .success(let r):
                 metrics.event(.rejected)
-                logger.warning("webhook answered \(r.response.status.code)", metadata: ["url": "\(url)"])
+                logger.warning("webhook answered \(r.response.status.code)", metadata: ["url": "\(loggedURL)"])
             case .failure(let e):
                 metrics.event(.failed)
-                logger.warning("webhook failed: \(e)", metadata: ["url": "\(url)"])
+                logger.warning("webhook failed: \(e)", metadata: ["url": "\(loggedURL)"])
             }
             sending = false
             sendNext()
         }
+    }
+
+    /// Scheme, host, port and path of `url` (`https://host/hook` for
+    /// `https://user:pass@host/hook?token=...`); `(unparsable URL)` when it does not parse.
+    static func redacted(_ url: String) -> String {
+        guard var c = URLComponents(string: url), c.host != nil else { return "(unparsable URL)" }
+        c.user = nil
+        c.password = nil
+        c.query = nil
+        c.fragment = nil
+        return c.string ?? "(unparsable URL)"
     }
 
     static func hmacHex(secret: Secret, body: [UInt8]) -> String {

@@ -15,7 +15,7 @@ import Foundation
 /// |---|---|---|
 /// | `x-amz-lex:audio:end-timeout-ms` | `silence_time` | ms of non-speech that end an utterance, 1 or more |
 /// | `x-amz-lex:audio:max-length-ms` | `clip_max` | longest utterance, ms; above 15,000 (Lex's limit for one request) it is 15,000 |
-/// | `x-amz-lex:audio:start-timeout-ms` | `[call] no_input_timeout_ms` | ms after a prompt has played with no speech before the no-input text goes to Lex |
+/// | `x-amz-lex:audio:start-timeout-ms` | `[call] no_input_timeout_ms` | ms after a prompt has played with no speech before the no-input text goes to Lex (the call raises it to 1,000: `TurnCapture.minimumNoInputTimeout`) |
 /// | `x-amz-lex:dtmf:end-character` | `#` | one of `0-9 * # A-D`: ends DTMF input at once |
 /// | `x-amz-lex:dtmf:deletion-character` | none | one of `0-9 * # A-D`: clears the digits collected so far and ends the input (nothing is sent) |
 /// | `x-amz-lex:dtmf:end-timeout-ms` | `[call] dtmf_timeout_ms` | ms of pause after the last digit that end DTMF input |

@@ -39,13 +39,13 @@ public struct StartParameters: Sendable, CustomStringConvertible {
             return .failure(.init("the first text message must be a JSON object"))
         }
         if let event = json["event"] as? String, event != "websocket:connected" {
-            return .failure(.init("expected the websocket:connected event first, got \(event)"))
+            return .failure(.init("expected the websocket:connected event first, got \(quoted(event))"))
         }
         guard let contentType = json["content-type"] as? String else {
             return .failure(.init("content-type is missing (expected audio/l16;rate=8000, 16000 or 24000)"))
         }
         guard let rate = sampleRate(fromContentType: contentType) else {
-            return .failure(.init("content-type \(contentType) is not supported (expected audio/l16;rate=8000, 16000 or 24000)"))
+            return .failure(.init("content-type \(quoted(contentType)) is not supported (expected audio/l16;rate=8000, 16000 or 24000)"))
         }
         var credentials: AWSCredentials?
         let profile = json["aws_profile"] as? String
@@ -56,6 +56,11 @@ public struct StartParameters: Sendable, CustomStringConvertible {
             }
             guard let secret = json["aws_secret"] as? String, !secret.isEmpty else { return .failure(.init("aws_secret is missing")) }
             let token = json["aws_session_token"] as? String
+            // It goes into the X-Amz-Security-Token header as it is: a line break in it would add
+            // header lines (or a request) to a connection other calls reuse.
+            if let token, !token.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) {
+                return .failure(.init("aws_session_token must be printable ASCII without spaces or line breaks (an AWS session token)"))
+            }
             credentials = AWSCredentials(accessKeyId: key, secretAccessKey: Secret(secret), sessionToken: token.flatMap { $0.isEmpty ? nil : Secret($0) })
         } else if json["aws_secret"] != nil {
             return .failure(.init("aws_key is missing"))
@@ -64,7 +69,7 @@ public struct StartParameters: Sendable, CustomStringConvertible {
         }
         let requested = json["aws_region"] as? String
         let region = requested ?? defaults.lex.region
-        guard LexmoConfiguration.isRegion(region) else { return .failure(.init("aws_region \(region) is not an AWS region name")) }
+        guard LexmoConfiguration.isRegion(region) else { return .failure(.init("aws_region \(quoted(region)) is not an AWS region name")) }
 
         var p = StartParameters(
             sampleRate: rate, credentials: credentials, profile: profile, requestedRegion: requested, region: region,
@@ -85,7 +90,13 @@ public struct StartParameters: Sendable, CustomStringConvertible {
                 }
                 p.webhookURL = s
             }
-            if let v = json["client_id"] { p.clientId = JSONValueText.attribute(v) }
+            if let v = json["client_id"] {
+                p.clientId = JSONValueText.attribute(v)
+                // It is echoed in every event and log line of the call.
+                guard (p.clientId?.utf8.count ?? 0) <= maxClientIdBytes else {
+                    throw StartParametersError("client_id must be at most \(maxClientIdBytes) bytes (Vonage allows 512 bytes of headers in all)")
+                }
+            }
             if let v = json["welcome_text"] {
                 guard let s = v as? String, !s.isEmpty, s.utf8.count <= 1024 else {
                     throw StartParametersError("welcome_text must be a non-empty string of at most 1024 bytes")
@@ -100,6 +111,15 @@ public struct StartParameters: Sendable, CustomStringConvertible {
             return .failure(.init("\(error)"))
         }
         return .success(p)
+    }
+
+    /// The longest `client_id`: Vonage sends at most 512 bytes of NCCO headers in all.
+    static let maxClientIdBytes = 512
+
+    /// A value from the message, for an error reason: at most 40 characters, so a hostile
+    /// start message cannot make a log line or an error event of any length.
+    static func quoted(_ value: String) -> String {
+        value.count <= 40 ? value : "\(value.prefix(40))… (\(value.utf8.count) bytes)"
     }
 
     /// `audio/l16;rate=16000` → 16000 (8000, 16000 and 24000 only).

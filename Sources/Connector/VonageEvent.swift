@@ -1,4 +1,5 @@
 import Foundation
+import Lex
 
 /// A TEXT message from Vonage after the start message (DESIGN "Facts": `websocket:dtmf`,
 /// `websocket:cleared`, `websocket:notify`).
@@ -19,7 +20,9 @@ enum VonageEvent: Sendable, Equatable {
               let event = json["event"] as? String else { return nil }
         switch event {
         case "websocket:dtmf":
-            return .dtmf(digit: (json["digit"] as? String) ?? (json["digit"] as? NSNumber)?.stringValue ?? "")
+            // A number in its JSON spelling (`7`); a boolean reads `true`, not the `1` of
+            // `NSNumber.stringValue`, so `"digit":true` is not a key press.
+            return .dtmf(digit: json["digit"].flatMap(JSONValueText.attribute) ?? "")
         case "websocket:cleared": return .cleared
         case "websocket:notify": return .notify
         default: return .other(event)

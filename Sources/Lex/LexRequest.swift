@@ -229,6 +229,18 @@ struct BaseURL {
 
     var origin: String { scheme + "://" + authority }
 
+    /// `url` for an error message (it reaches log lines): without a query or fragment, without
+    /// user info (up to an `@`), at most 100 characters, so no token in the URL is shown.
+    static func shown(_ url: String) -> String {
+        var text = Substring(url)
+        if let cut = text.firstIndex(where: { $0 == "?" || $0 == "#" }) { text = text[..<cut] }
+        if let at = text.lastIndex(of: "@") {
+            let start = text.range(of: "://").map(\.upperBound) ?? text.startIndex
+            text = text[..<start] + text[text.index(after: at)...]
+        }
+        return text.count <= 100 ? String(text) : String(text.prefix(100)) + "…"
+    }
+
     init(_ url: String) throws(LexError) {
         // Byte-level split: scheme "://" authority [path] ["?" query].
         let bytes = Array(url.utf8)
@@ -242,10 +254,10 @@ struct BaseURL {
             if bytes[i] == UInt8(ascii: "/") || bytes[i] == UInt8(ascii: "?") { break }
             i += 1
         }
-        guard let schemeEnd else { throw .invalidRequest("endpoint \"\(url)\" is not an absolute http(s) URL") }
+        guard let schemeEnd else { throw .invalidRequest("endpoint \"\(Self.shown(url))\" is not an absolute http(s) URL") }
         scheme = String(decoding: bytes[..<schemeEnd], as: UTF8.self).lowercased()
         guard scheme == "http" || scheme == "https" else {
-            throw .invalidRequest("endpoint \"\(url)\" must use http or https")
+            throw .invalidRequest("endpoint \"\(Self.shown(url))\" must use http or https")
         }
         var rest = bytes[(schemeEnd + 3)...]
         if let q = rest.firstIndex(of: UInt8(ascii: "?")) {
@@ -265,7 +277,10 @@ struct BaseURL {
         }
         guard !authority.isEmpty, !authority.contains("@"),
             authority.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 })
-        else { throw .invalidRequest("endpoint \"\(url)\" has no usable host") }
+        else {
+            throw .invalidRequest(authority.contains("@") ? "endpoint \"\(Self.shown(url))\" has user info (user:password@), which is not supported"
+                                                          : "endpoint \"\(Self.shown(url))\" has no usable host")
+        }
         // The Host header drops a port that is the scheme's default, as
         // HTTP clients (and botocore) do.
         let defaultPort = scheme == "https" ? ":443" : ":80"

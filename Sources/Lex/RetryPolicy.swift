@@ -170,7 +170,9 @@ enum HTTPDate {
         default:
             return nil
         }
-        guard let d = day, let m = month, let y = year, let t = time, (1...31).contains(d), y >= 1970 else { return nil }
+        // Four-digit years only (RFC 9110's `year = 4DIGIT`): a longer one from a hostile peer
+        // would overflow the day arithmetic.
+        guard let d = day, let m = month, let y = year, let t = time, (1...31).contains(d), (1970...9999).contains(y) else { return nil }
         return SigV4Date.days(fromCivil: y, m, d) * 86_400 + t[0] * 3600 + t[1] * 60 + t[2]
     }
 
@@ -183,7 +185,7 @@ enum HTTPDate {
 
     private static func clock(_ word: String) -> [Int64]? {
         let parts = word.split(separator: ":").compactMap { Int64($0) }
-        guard parts.count == 3, parts[0] < 24, parts[1] < 60, parts[2] < 61 else { return nil }
+        guard parts.count == 3, (0..<24).contains(parts[0]), (0..<60).contains(parts[1]), (0..<61).contains(parts[2]) else { return nil }
         return parts
     }
 }

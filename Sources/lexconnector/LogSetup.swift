@@ -42,8 +42,9 @@ struct LineLogHandler: LogHandler {
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             text = String(decoding: data, as: UTF8.self)
         } else {
-            let meta = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            text = "\(time) \(level.rawValue.uppercased()) \(label): \(message)\(meta.isEmpty ? "" : " " + meta)"
+            // Escaped: text from the network cannot start a line of its own (JSON escapes itself).
+            let meta = all.sorted { $0.key < $1.key }.map { "\($0.key)=\(LogText.escaped("\($0.value)"))" }.joined(separator: " ")
+            text = "\(time) \(level.rawValue.uppercased()) \(label): \(LogText.escaped(message.description))\(meta.isEmpty ? "" : " " + meta)"
         }
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }

@@ -47,6 +47,11 @@ import Testing
     @Test func vonageEvents() {
         #expect(VonageEvent.parse(#"{"event":"websocket:dtmf","digit":"5","duration":260}"#) == .dtmf(digit: "5"))
         #expect(VonageEvent.parse(#"{"event":"websocket:dtmf","digit":7}"#) == .dtmf(digit: "7"))
+        // Odd types are not key presses (a boolean was "1", a whole float "7").
+        #expect(VonageEvent.parse(#"{"event":"websocket:dtmf","digit":true}"#) == .dtmf(digit: "true"))
+        #expect(VonageEvent.parse(#"{"event":"websocket:dtmf","digit":false}"#) == .dtmf(digit: "false"))
+        #expect(VonageEvent.parse(#"{"event":"websocket:dtmf","digit":["5"]}"#) == .dtmf(digit: #"["5"]"#))
+        #expect(VonageEvent.parse(#"{"event":"websocket:dtmf","digit":null}"#) == .dtmf(digit: ""))
         #expect(VonageEvent.parse(#"{"event":"websocket:cleared"}"#) == .cleared)
         #expect(VonageEvent.parse(#"{"event":"websocket:notify","payload":{"x":1}}"#) == .notify)
         #expect(VonageEvent.parse(#"{"event":"websocket:other"}"#) == .other("websocket:other"))

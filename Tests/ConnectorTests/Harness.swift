@@ -5,6 +5,7 @@ import Lex
 import LexStandIn
 import Logging
 import Synchronization
+import Testing
 
 /// A connector on 127.0.0.1 port 0 talking to a Lex stand-in, for one test.
 final class Harness: @unchecked Sendable {
@@ -42,6 +43,10 @@ final class Harness: @unchecked Sendable {
         connector.stop(drainTimeout: .zero) { done.signal() }
         _ = done.wait(timeout: .now() + 10)
         standIn.stop()
+        // Every test on a harness: no log line at any level shows the secret or the token.
+        let secrets = [Self.credentials.secretAccessKey.withRevealedValue { $0 }, Self.credentials.sessionToken!.withRevealedValue { $0 }]
+        let leaks = logs.all.filter { line in secrets.contains { line.contains($0) } }
+        Testing.Issue.recordIf(!leaks.isEmpty, "secret in log lines: \(leaks.prefix(3).map { $0.prefix(200) })")
     }
 
     func client(_ path: String = Harness.v2Path) throws -> VonageTestClient {
@@ -105,5 +110,11 @@ enum Fixture {
     static func resample(_ bytes: [UInt8], from: Int, to: Int) throws -> [UInt8] {
         let r = try Resampler(from: from, to: to)
         return PCM.littleEndianBytes(r.process(PCM.samples(littleEndian: bytes)) + r.flush())
+    }
+}
+
+extension Testing.Issue {
+    static func recordIf(_ condition: Bool, _ message: String) {
+        if condition { Issue.record(Comment(rawValue: message)) }
     }
 }

@@ -13,7 +13,7 @@ import Testing
         let h = try Harness()
         defer { h.stop() }
         h.standIn.setReply(forText: "hi", .init(intentName: "OrderPizza", message: "Which size?", dialogState: "ElicitSlot", slotToElicit: "size",
-                                                sessionAttributes: ["x-amz-lex:audio:start-timeout-ms:OrderPizza:size": "400"],
+                                                sessionAttributes: ["x-amz-lex:audio:start-timeout-ms:OrderPizza:size": "1000"],
                                                 audio: .tone(milliseconds: 200)))
         h.standIn.setReply(forText: "no input", .init(message: "Sorry, which size?", sessionAttributes: ["stage": "reprompted"],
                                                       audio: .tone(milliseconds: 100)))
@@ -30,7 +30,7 @@ import Testing
         let noInput = try #require(names.firstIndex(of: "no_input"))
         let finished = try #require(names.firstIndex(of: "playback_finished"))
         #expect(finished < noInput, "the timer starts once the prompt has played: \(names)")
-        #expect(h.events().first { $0["event"] as? String == "no_input" }?["timeout_ms"] as? Int == 400)
+        #expect(h.events().first { $0["event"] as? String == "no_input" }?["timeout_ms"] as? Int == 1000)
         c.sendClose()
     }
 }

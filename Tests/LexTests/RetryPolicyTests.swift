@@ -97,6 +97,28 @@ struct RetryPolicyTests {
         #expect(RetryPolicy.retryAfterSeconds(value, now: 784_111_777) == nil)
     }
 
+    /// A year or time no clock shows (from a hostile Lex or webhook server) is not a date,
+    /// and never overflows the day arithmetic (a trap would end the whole server).
+    @Test("Retry-After HTTP-dates with absurd years or times", arguments: [
+        "Sun, 06 Nov 9223372036854775807 08:49:37 GMT", "Sun, 06 Nov 99999999999999 08:49:37 GMT",
+        "Sun Nov  6 08:49:37 9223372036854775807", "Sunday, 06-Nov-9223372036854775807 08:49:37 GMT",
+        "Sun, 06 Nov 10000 08:49:37 GMT", "Sun, 06 Nov 1994 -1:-1:-1 GMT", "Sun, 06 Nov 1994 08:-59:37 GMT",
+    ])
+    func retryAfterAbsurdDate(_ value: String) {
+        #expect(RetryPolicy.retryAfterSeconds(value, now: 784_111_777) == nil)
+    }
+
+    @Test("Retry-After in the far future is a wait past any deadline; in the past, none")
+    func retryAfterFarDates() {
+        let farFuture: Double = 253_402_300_799 - 784_111_777
+        #expect(RetryPolicy.retryAfterSeconds("Fri, 31 Dec 9999 23:59:59 GMT", now: 784_111_777) == farFuture)
+        #expect(RetryPolicy.retryAfterSeconds("Thu, 01 Jan 1970 00:00:00 GMT", now: 784_111_777) == 0)
+        #expect(RetryPolicy.retryAfterSeconds("99999999999999999999", now: 0) == 1e9)
+        let failure = RetryPolicy.Failure(isRetryable: true, status: 429, retryAfter: "Fri, 31 Dec 9999 23:59:59 GMT")
+        #expect(RetryPolicy().decide(attempt: 1, failure: failure, remaining: 5, now: 784_111_777, random: 0.5)
+                == .giveUp(.deadline(wait: farFuture)))
+    }
+
     @Test("an RFC 850 two-digit year is never more than 50 years ahead")
     func twoDigitYears() {
         let in2026 = 1_780_000_000.0

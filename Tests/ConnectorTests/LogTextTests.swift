@@ -1,0 +1,66 @@
+import Foundation
+import Glibc
+import LexStandIn
+import Testing
+@testable import Connector
+
+/// Text from the network in a log line cannot forge another line.
+@Suite struct LogTextTests {
+    @Test(arguments: [
+        ("plain text, ünïcode ✓", "plain text, ünïcode ✓"),
+        ("x\n2026-11-30T00:00:00Z INFO lexconnector: forged", "x\\n2026-11-30T00:00:00Z INFO lexconnector: forged"),
+        ("a\r\nb\tc", "a\\r\\nb\\tc"),
+        ("nul\u{0}esc\u{1B}del\u{7F}", "nul\\u{0}esc\\u{1b}del\\u{7f}"),
+        ("line\u{2028}sep\u{85}", "line\\u{2028}sep\\u{85}"),
+    ])
+    func escaped(input: String, expected: String) {
+        #expect(LogText.escaped(input) == expected)
+        #expect(!LogText.escaped(input).contains("\n"))
+    }
+
+    /// The real process's text log: a client_id with a line break stays on its line.
+    @Test func theProcessLogKeepsALineBreakInAClientIdOnItsLine() throws {
+        guard FileManager.default.isExecutableFile(atPath: DrainTests.binary.path) else {
+            Issue.record("\(DrainTests.binary.path) is missing: build everything first (`swift build --build-tests`)")
+            return
+        }
+        let standIn = try LexStandIn(credentials: [Harness.credentials])
+        defer { standIn.stop() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("logtext-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let conf = dir.appendingPathComponent("lexmo.conf")
+        try """
+        [lexmo]
+        host = 127.0.0.1
+        port = 0
+        drain_timeout = 1
+        [lex]
+        endpoint_v1 = \(standIn.baseURL)
+        endpoint_v2 = \(standIn.baseURL)
+        """.write(to: conf, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = DrainTests.binary
+        process.arguments = ["--config", conf.path]
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "PORT")
+        env.removeValue(forKey: "HOST")
+        env.removeValue(forKey: "NOTIFY_SOCKET")
+        process.environment = env
+        let stderr = Pipe()
+        process.standardError = stderr
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        guard let port = DrainTests.listeningPort(stderr) else { Issue.record("no listening line"); return }
+        let c = try VonageTestClient(port: port, path: Harness.v2Path)
+        c.sendStart(rate: 16000, secret: ConversationTests.secret, extra: ["client_id": "abc\nINFO forged"])
+        #expect(c.wait { $0.texts.first == "ok" })
+        c.sendClose()
+        #expect(c.wait { $0.closeCode != nil })
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("client_id=abc\\nINFO forged"), "\(log)")
+        #expect(!log.split(separator: "\n").contains { $0.hasPrefix("INFO forged") }, "\(log)")
+    }
+}
