@@ -75,7 +75,7 @@ struct ConversationCore: Sendable {
         case .configuration:
             return [.fail(.exception(.validation("ConfigurationEvent may be sent only once, as the first event")))]
         case .audioInput(let e):
-            guard Self.mediaType(e.contentType) == Self.mediaType(StartConversation.audioInputContentType) else {
+            guard e.contentType == StartConversation.audioInputContentType || Self.mediaType(e.contentType) == Self.audioInputMediaType else {
                 return [.fail(.exception(.validation("Unsupported audio content type \(e.contentType): send \(StartConversation.audioInputContentType)")))]
             }
             guard e.audioChunk.count % 2 == 0 else {
@@ -238,6 +238,8 @@ struct ConversationCore: Sendable {
         }
         return 16_000
     }
+
+    static let audioInputMediaType = mediaType(StartConversation.audioInputContentType)
 
     static func mediaType(_ value: String) -> String {
         value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.joined(separator: ";")

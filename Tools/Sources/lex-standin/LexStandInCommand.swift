@@ -42,6 +42,9 @@ struct LexStandInCommand: ParsableCommand {
     @Option(help: "Seconds between HeartbeatEvents on each conversation stream (0: none).")
     var heartbeat: Double = 5
 
+    @Option(help: "Seconds after which the stand-in ends a conversation stream itself (none by default).")
+    var maxStreamSeconds: Double?
+
     func run() throws {
         var settings = LexStandIn.Configuration(credentials: [
             AWSCredentials(accessKeyId: key, secretAccessKey: secret, sessionToken: token),
@@ -49,6 +52,7 @@ struct LexStandInCommand: ParsableCommand {
         settings.port = port
         settings.streaming.heartbeatIntervalSeconds = heartbeat
         settings.streaming.recordsEvents = false
+        settings.streaming.maxStreamLifetimeSeconds = maxStreamSeconds
         if let tlsCert, let tlsKey {
             settings.streaming.tls = .init(certificatePath: tlsCert, privateKeyPath: tlsKey)
         }

@@ -35,6 +35,18 @@ import Testing
         #expect(throws: LexcallOptions.ParseError.self) { try LexcallOptions.parse(args) }
     }
 
+    @Test func streamingShareSpreadsStreamingCallsEvenly() throws {
+        let o = try LexcallOptions.parse(["--calls", "10", "--streaming-share", "0.5"])
+        #expect(o.streamingShare == 0.5)
+        #expect((1...10).filter { o.isStreaming(call: $0) } == [2, 4, 6, 8, 10])
+        let path = "/bots/B/botAliases/A/botLocales/en_US/sessions/s-3/utterance"
+        #expect(o.path(path, call: 4) == "/bots/B/botAliases/A/botLocales/en_US/sessions/s-3/conversation")
+        #expect(o.path(path, call: 3) == path)
+        #expect(try LexcallOptions.parse(["--calls", "9", "--streaming-share", "1"]).isStreaming(call: 9))
+        #expect(!(try LexcallOptions.parse(["--calls", "9"]).isStreaming(call: 1)))
+        #expect(throws: LexcallOptions.ParseError.self) { try LexcallOptions.parse(["--streaming-share", "1.5"]) }
+    }
+
     @Test func urls() throws {
         let u = try WebSocketURL.parse("ws://localhost:8123/bots/X/sessions/lexcall-{call}/utterance").get()
         #expect(u.host == "localhost" && u.port == 8123)
