@@ -127,6 +127,16 @@ extension StreamingCall {
             promptStartedAt = now
             firstChunkAwaitingFrame = output == .silent ? now : nil
             first = true
+            promptOverflowed = false
+        }
+        // The same bound as a turn-based reply's: a prompt far ahead of playback is cut.
+        if playback.queuedDuration >= ActiveCall.maxQueuedReply {
+            if !promptOverflowed {
+                promptOverflowed = true
+                actions.append(.count(.error(.replyOverflow)))
+                actions.append(.log(.warning, "Lex's prompt is more than \(ActiveCall.maxQueuedReply.milliseconds / 1000) s ahead of playback; the rest of it is dropped"))
+            }
+            return
         }
         reply.append(chunk, rate: rate, first: first, to: &playback)
         switch output {

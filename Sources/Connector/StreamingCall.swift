@@ -64,6 +64,8 @@ final class StreamingCall {
     var output: ActiveCall.Output = .silent
     var stream: Stream = .open
     var prompt: Prompt = .none
+    /// The open prompt ran `ActiveCall.maxQueuedReply` ahead of playback: the rest of it is dropped.
+    var promptOverflowed = false
     /// Faults since Lex's last event.
     var faultsInARow = 0
     var held: [HeldInput] = []

@@ -37,4 +37,17 @@ import Testing
         #expect(reply.compacted.first == "event playback_started")
         #expect(call.run(ms: 300, silence: true).compacted.contains("event playback_finished"))
     }
+
+    @Test func aStreamingPromptBeyondTheLimitIsDroppedToo() {
+        var call = StreamingCallTranscriptTests.call()
+        _ = call.start()
+        let second = StreamingCallTranscriptTests.tone(ms: 1000)
+        for _ in 0..<(60 * 10) { _ = call.lexStream(.audio(second, sampleRate: 16000)) }
+        guard case .streaming(let streaming) = call.machine.state else { Issue.record("the call ended"); return }
+        let limit = Int(ActiveCall.maxQueuedReply.milliseconds) * 32
+        #expect(streaming.playback.queuedBytes <= limit + second.count, "\(streaming.playback.queuedBytes) bytes queued")
+        #expect(call.counts.filter { $0 == .error(.replyOverflow) }.count == 1)
+        _ = call.lexStream(.audio([], sampleRate: 16000))
+        #expect(call.counts.filter { $0 == .error(.replyOverflow) }.count == 1, "counted once per prompt")
+    }
 }
