@@ -229,7 +229,7 @@ struct ConversationStandInTests {
         let refused = try ConversationTestClient(client: http2, baseURL: lex.baseURL, sessionId: "t3")
         #expect(refused.waitForEnd())
         guard case .goAway(let code, _)?? = refused.end else {
-            Issue.record("expected GOAWAY, got \(String(describing: refused.end))")
+            Issue.record("expected GOAWAY, got \(String(describing: refused.end)); stand-in: \(lex.conversations.streams.map(\.summary)); client: \(http2.statistics)")
             return
         }
         #expect(code == .enhanceYourCalm)

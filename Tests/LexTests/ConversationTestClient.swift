@@ -42,6 +42,11 @@ final class ConversationTestClient: @unchecked Sendable {
             headers.append(HTTP2Header("x-amz-content-sha256", contentSHA256))
         }
         let box = ClientBox()
+        // The handlers run on `queue`: held until `box` holds this client, or a stream that ends
+        // at once (a GOAWAY at the opening) would report its end to nobody.
+        let queue = self.queue
+        queue.suspend()
+        defer { queue.resume() }
         stream = try client.open(url: baseURL + path, headers: headers, queue: queue, handlers: HTTP2StreamHandlers(
             onResponse: { status, _ in box.value?.changed { $0.status = status } },
             onData: { bytes in box.value?.receive(bytes) },

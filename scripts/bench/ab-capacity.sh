@@ -8,7 +8,9 @@
 #   CALLS=1000 ROUNDS=2 scripts/bench/ab-capacity.sh /tmp/before/.build/release .build/release
 #
 # A_BIN_DIR and B_BIN_DIR hold `lexconnector`; lexcall comes from LEXCALL_BIN_DIR (default: the
-# Tools package's release build). Prints one line per run and the medians; results in $OUT.
+# Tools package's release build). B_CONF, when set, is appended to B's configuration file only
+# (for example B_CONF=$'[vad]\nnoise_margin = 0' to run B with its noise gate off). Prints one
+# line per run and the medians; results in $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib/wait-for.sh
@@ -19,7 +21,7 @@ REPLY_MS="${REPLY_MS:-3000}" PORT="${PORT:-18950}" LEX_PORT="${LEX_PORT:-18951}"
 OUT="${OUT:-reports/ab-capacity}"
 mkdir -p "$OUT"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-cat >"$OUT/lexmo.conf" <<EOF
+cat >"$OUT/a.conf" <<EOF
 [lexmo]
 host = 127.0.0.1
 port = $PORT
@@ -30,14 +32,15 @@ endpoint_v2 = http://127.0.0.1:$LEX_PORT
 [log]
 level = warning
 EOF
+{ cat "$OUT/a.conf"; printf '%s\n' "${B_CONF:-}"; } >"$OUT/b.conf"
 SERVER_PID=""
 trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true' EXIT
 
-run() {  # NAME BIN_DIR
+run() {  # NAME BIN_DIR (NAME starts with a or b: its configuration)
   for p in "$PORT" "$LEX_PORT"; do
     if port_listening "$p"; then echo "port $p is in use: set PORT and LEX_PORT"; exit 1; fi
   done
-  "$2/lexconnector" --config "$OUT/lexmo.conf" 2>>"$OUT/$1.log" &
+  "$2/lexconnector" --config "$OUT/${1:0:1}.conf" 2>>"$OUT/$1.log" &
   SERVER_PID=$!
   wait_for 10 curl -sfo /dev/null "http://127.0.0.1:$PORT/ping" || { echo "lexconnector did not start"; exit 1; }
   "$LEXCALL_DIR/lexcall" --url "ws://127.0.0.1:$PORT/bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/ab-{call}/utterance" \
