@@ -123,14 +123,16 @@ struct LexClientTests {
     @Test("audio reaches the caller before the response has ended")
     func streamsBeforeEnd() async throws {
         let standIn = try LexStandIn(credentials: [Self.credentials])
-        // Two chunks, 30 s apart: the first must arrive long before the end.
-        standIn.setDefaultReply(.init(audio: .tone(milliseconds: 200), chunkBytes: 3200, chunkIntervalMilliseconds: 30_000))
-        // A request deadline past the waits below: on a busy machine the awaits can resume
-        // seconds late, and the request must still be in flight when the test looks.
-        let client = Self.client(standIn, timeout: 60)
+        // Two chunks, 300 s apart: the first must arrive long before the end. The gap is long
+        // because this async test's awaits resume on the cooperative pool, which the blocking
+        // waits of tests running beside it can hold for tens of seconds on a 2-core machine (a
+        // 30 s gap was seen to pass before the probe looked); the cancel below ends it early.
+        standIn.setDefaultReply(.init(audio: .tone(milliseconds: 200), chunkBytes: 3200, chunkIntervalMilliseconds: 300_000))
+        // A request deadline past the gap: the request must still be in flight when the test looks.
+        let client = Self.client(standIn, timeout: 600)
         let probe = Probe()
         let handle = probe.send(client, Self.v2(.text("hi")), Self.credentials)
-        #expect(await probe.firstAudio(timeout: 15))
+        #expect(await probe.firstAudio(timeout: 120))
         #expect(probe.currentResult == nil)
         #expect(probe.audio.count == 3200)
         // Cancel on the callback queue: nothing but the completion follows.
