@@ -47,11 +47,7 @@ extension ActiveCall {
         }
         if settings.recording { replyRecord += chunk }
         reply.append(chunk, to: &playback)
-        switch output {
-        case .silent: output = .buffering
-        case .playing(let p, streaming: false): output = .playing(p, streaming: true)
-        case .buffering, .playing: break
-        }
+        output.replyAudioArrived()
         startPlaybackIfReady(at: now, &actions)
     }
 
@@ -143,21 +139,7 @@ extension ActiveCall {
     /// Sends the frames due by `now` (`PacedPlayback`); at the end of the audio, playback
     /// finishes, or, when Lex is slower than real time, waits silent for more.
     func sendDueFrames(at now: Instant, _ actions: inout [CallAction]) {
-        guard case .playing(var paced, let streaming) = output else { return }
-        let due = paced.due(at: now)
-        pending.late += due.late
-        for _ in 0..<due.frames {
-            guard let frame = playback.nextFrame() else {
-                output = .playing(paced, streaming: streaming)
-                if streaming { output = .buffering } else { playbackFinished(&actions) }
-                return
-            }
-            actions.append(.sendFrame(frame))
-            paced.didSend()
-            pending.played += 1
-        }
-        output = .playing(paced, streaming: streaming)
-        if playback.availableFrames == 0 && !streaming && playback.queuedBytes == 0 { playbackFinished(&actions) }
+        if output.sendDueFrames(at: now, from: &playback, counts: &pending, &actions) { playbackFinished(&actions) }
     }
 
     /// The audio queued so far has played; close now if the conversation is over.
@@ -171,13 +153,7 @@ extension ActiveCall {
     }
 
     /// The reply stream is complete: what it left plays out, or nothing streams any more.
-    private func replyComplete() {
-        switch output {
-        case .buffering: output = .silent
-        case .playing(let p, streaming: true): output = .playing(p, streaming: false)
-        case .silent, .playing: break
-        }
-    }
+    private func replyComplete() { output.replyComplete() }
 }
 
 extension ActiveCall.Output {

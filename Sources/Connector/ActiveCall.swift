@@ -208,12 +208,7 @@ final class ActiveCall {
         }
     }
 
-    func flushCounters(_ actions: inout [CallAction]) {
-        if pending.played > 0 { actions.append(.count(.framesPlayed(pending.played))) }
-        if pending.late > 0 { actions.append(.count(.framesLate(pending.late))) }
-        if pending.received > 0 { actions.append(.count(.framesReceived(pending.received))) }
-        pending = FrameCounts()
-    }
+    func flushCounters(_ actions: inout [CallAction]) { pending.flush(into: &actions) }
 
     // MARK: - Ending
 

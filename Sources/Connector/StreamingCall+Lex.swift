@@ -139,11 +139,7 @@ extension StreamingCall {
             return
         }
         reply.append(chunk, rate: rate, first: first, to: &playback)
-        switch output {
-        case .silent: output = .buffering
-        case .playing(let p, streaming: false): output = .playing(p, streaming: true)
-        case .buffering, .playing: break
-        }
+        output.replyAudioArrived()
         startPlaybackIfReady(at: now, &actions)
     }
 
@@ -184,21 +180,7 @@ extension StreamingCall {
     /// Sends the frames due by `now`; at the end of the audio, playback finishes, or waits
     /// silent for more while the prompt is still coming.
     func sendDueFrames(at now: Instant, _ actions: inout [CallAction]) {
-        guard case .playing(var paced, let streaming) = output else { return }
-        let due = paced.due(at: now)
-        pending.late += due.late
-        for _ in 0..<due.frames {
-            guard let frame = playback.nextFrame() else {
-                output = .playing(paced, streaming: streaming)
-                if streaming { output = .buffering } else { playbackFinished(&actions) }
-                return
-            }
-            actions.append(.sendFrame(frame))
-            paced.didSend()
-            pending.played += 1
-        }
-        output = .playing(paced, streaming: streaming)
-        if playback.availableFrames == 0 && !streaming && playback.queuedBytes == 0 { playbackFinished(&actions) }
+        if output.sendDueFrames(at: now, from: &playback, counts: &pending, &actions) { playbackFinished(&actions) }
     }
 
     /// What was queued has played: the prompt's completion goes to Lex; close if it is over.
@@ -215,11 +197,5 @@ extension StreamingCall {
         if let asked = closeRequestedAt, let started = promptStartedAt, started >= asked { close(.normal, "conversation ended") }
     }
 
-    private func replyComplete() {
-        switch output {
-        case .buffering: output = .silent
-        case .playing(let p, streaming: true): output = .playing(p, streaming: false)
-        case .silent, .playing: break
-        }
-    }
+    private func replyComplete() { output.replyComplete() }
 }

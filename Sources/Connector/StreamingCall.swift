@@ -164,12 +164,7 @@ final class StreamingCall {
         }
     }
 
-    func flushCounters(_ actions: inout [CallAction]) {
-        if pending.played > 0 { actions.append(.count(.framesPlayed(pending.played))) }
-        if pending.late > 0 { actions.append(.count(.framesLate(pending.late))) }
-        if pending.received > 0 { actions.append(.count(.framesReceived(pending.received))) }
-        pending = ActiveCall.FrameCounts()
-    }
+    func flushCounters(_ actions: inout [CallAction]) { pending.flush(into: &actions) }
 
     // MARK: - Reopening
 
