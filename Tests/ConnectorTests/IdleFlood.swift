@@ -62,6 +62,7 @@ final class IdleFlood: @unchecked Sendable {
                 let e = errno
                 Glibc.close(fd)
                 peers.forEach { Glibc.close($0.fd) }
+                peers.removeAll()  // deinit runs after a throwing init: no second close of reused fds
                 throw TestFailure("connect failed: errno \(e)")
             }
             if kind == .notHTTP {
