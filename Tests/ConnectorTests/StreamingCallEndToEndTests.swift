@@ -56,8 +56,10 @@ import Testing
         let frames = Self.frames(client)
         #expect(frames.count == 75, "500 + 400 + 600 ms of prompts: exactly 75 frames at the call's rate")
         #expect(frames.allSatisfy { $0.bytes == frameBytes })
-        // Paced: within a prompt no frame comes more than one frame early.
-        for i in 1..<25 { #expect(frames[i].at - frames[0].at >= Double(i - 1) * 0.02, "frame \(i) of the welcome came early") }
+        // Paced: within a prompt no frame comes more than one frame early. Frame 0's own arrival
+        // time jitters by the loop's wake-up and delivery (seen 0.1 ms late, which made frame i
+        // look 19.97 ms after it): 5 ms of that jitter is allowed, far under a burst's 20 ms.
+        for i in 1..<25 { #expect(frames[i].at - frames[0].at >= Double(i - 1) * 0.02 - 0.005, "frame \(i) of the welcome came early") }
         #expect(lex.waitUntil { $0.streams.first?.playbackCompletions == 3 }, "a completion per prompt, after its last frame")
         client.sendClose()
         #expect(lex.waitUntil { $0.streams.first?.endOfStream == true })
