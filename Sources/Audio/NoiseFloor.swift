@@ -10,6 +10,17 @@ import Foundation
 /// speech does not set the level; the frame's energy is `10·log10(mean square + 1)` dB re one
 /// LSB² (0 dB for digital silence, 87 dB for a full-scale sine).
 ///
+/// The biquad runs in scattered look-ahead form (K. K. Parhi and D. G. Messerschmitt,
+/// "Pipeline interleaving and parallelism in recursive digital filters", IEEE Trans. ASSP
+/// 37(7), 1989): numerator and denominator multiplied by `D(−z)`, so the recursion
+/// `y[n] = h[n] − d2·y[n−2] − d4·y[n−4]` (with `d2 = 2·a2 − a1²`, `d4 = a2²`) and the 5-tap FIR
+/// `h = b0·(1 − z⁻¹)²·(1 − a1·z⁻¹ + a2·z⁻²)·x` give the same output as the direct recursion,
+/// up to rounding. The added poles are the originals mirrored (`−p`), inside the unit circle,
+/// so rounding errors decay. Each output now waits for the one two samples back, not the one
+/// before it, which lets the processor work on two samples at once: this runs on every frame
+/// of every call, and the direct form cost about 1.5 µs per 20 ms frame (BENCHMARKS.md,
+/// "Before and after the call state machine").
+///
 /// Floor, adapted only when the caller of `adapt(to:)` says so (the segmenter: while no
 /// utterance is open). The first frame sets it; then, per frame of energy `e`:
 /// - down: below the floor, `floor += downRate · (e − floor)` (3% of the way a frame, a time
@@ -55,22 +66,34 @@ public struct NoiseFloor: Sendable {
     /// Frames adapted to so far.
     public private(set) var frames = 0
 
-    // Biquad coefficients (normalised by a0) and its state.
-    private let b0, b1, b2, a1, a2: Float
-    private var s1: Float = 0, s2: Float = 0
+    // The look-ahead form's FIR taps and recursion coefficients (see the type's comment), and
+    // its state: the last four input samples and the last four outputs.
+    private let k0, k1, k2, k3, k4, d2, d4: Float
+    private var x1: Float = 0, x2: Float = 0, x3: Float = 0, x4: Float = 0
+    private var y1: Float = 0, y2: Float = 0, y3: Float = 0, y4: Float = 0
 
     public init(sampleRate: Int, margin: Double, spreadFactor: Double) {
         self.margin = margin
         self.spreadFactor = spreadFactor
-        // Cookbook high-pass: w0 = 2π f0 / Fs, alpha = sin(w0) / (2Q).
-        let w0 = 2 * Double.pi * Self.highPassHz / Double(sampleRate)
+        let c = Self.highPassCoefficients(sampleRate: sampleRate)
+        // (1 − 2z⁻¹ + z⁻²)·(1 − a1·z⁻¹ + a2·z⁻²), times b0 (b1 = −2·b0, b2 = b0 for a high-pass).
+        k0 = Float(c.b0)
+        k1 = Float(c.b0 * (-c.a1 - 2))
+        k2 = Float(c.b0 * (c.a2 + 2 * c.a1 + 1))
+        k3 = Float(c.b0 * (-2 * c.a2 - c.a1))
+        k4 = Float(c.b0 * c.a2)
+        d2 = Float(2 * c.a2 - c.a1 * c.a1)
+        d4 = Float(c.a2 * c.a2)
+    }
+
+    /// The high-pass biquad's coefficients, normalised by a0 (Audio EQ Cookbook:
+    /// `w0 = 2π·f0/Fs`, `alpha = sin(w0)/(2Q)`), for `highPassHz` at `sampleRate`.
+    public static func highPassCoefficients(sampleRate: Int) -> (b0: Double, b1: Double, b2: Double, a1: Double, a2: Double) {
+        let w0 = 2 * Double.pi * highPassHz / Double(sampleRate)
         let alpha = sin(w0) / (2 * (1 / 2.0.squareRoot()))
         let a0 = 1 + alpha
-        b0 = Float((1 + cos(w0)) / 2 / a0)
-        b1 = Float(-(1 + cos(w0)) / a0)
-        b2 = b0
-        a1 = Float(-2 * cos(w0) / a0)
-        a2 = Float((1 - alpha) / a0)
+        let b0 = (1 + cos(w0)) / 2 / a0
+        return (b0, -2 * b0, b0, -2 * cos(w0) / a0, (1 - alpha) / a0)
     }
 
     /// The gate (dB): frames below it are not speech. Nil before the first `adapt(to:)`.
@@ -81,18 +104,33 @@ public struct NoiseFloor: Sendable {
     /// Energy (dB) of `frame` after the high-pass; advances the filter, so call it for every
     /// frame in order.
     public mutating func energy(of frame: UnsafeBufferPointer<Int16>) -> Double {
-        // Transposed direct form II: two state values.
-        var sum: Float = 0
-        var (s1, s2) = (self.s1, self.s2)
-        for sample in frame {
-            let x = Float(sample)
-            let y = b0 * x + s1
-            s1 = b1 * x - a1 * y + s2
-            s2 = b2 * x - a2 * y
-            sum += y * y
+        var (x1, x2, x3, x4) = (self.x1, self.x2, self.x3, self.x4)
+        var (y1, y2, y3, y4) = (self.y1, self.y2, self.y3, self.y4)
+        // Two samples a step, each with its own running sum, so that neither the recursion
+        // nor the sum waits on the sample just before.
+        var sumEven: Float = 0, sumOdd: Float = 0
+        var i = 0
+        let pairs = frame.count & ~1
+        while i < pairs {
+            let a = Float(frame[i]), b = Float(frame[i + 1])
+            let ya = (k0 * a + k1 * x1 + k2 * x2 + k3 * x3 + k4 * x4) - d4 * y4 - d2 * y2
+            let yb = (k0 * b + k1 * a + k2 * x1 + k3 * x2 + k4 * x3) - d4 * y3 - d2 * y1
+            sumEven += ya * ya
+            sumOdd += yb * yb
+            (x4, x3, x2, x1) = (x2, x1, a, b)
+            (y4, y3, y2, y1) = (y2, y1, ya, yb)
+            i += 2
         }
-        (self.s1, self.s2) = (s1, s2)
-        return 10 * log10(Double(sum) / Double(max(frame.count, 1)) + 1)
+        if i < frame.count {
+            let a = Float(frame[i])
+            let ya = (k0 * a + k1 * x1 + k2 * x2 + k3 * x3 + k4 * x4) - d4 * y4 - d2 * y2
+            sumEven += ya * ya
+            (x4, x3, x2, x1) = (x3, x2, x1, a)
+            (y4, y3, y2, y1) = (y3, y2, y1, ya)
+        }
+        (self.x1, self.x2, self.x3, self.x4) = (x1, x2, x3, x4)
+        (self.y1, self.y2, self.y3, self.y4) = (y1, y2, y3, y4)
+        return 10 * log10(Double(sumEven + sumOdd) / Double(max(frame.count, 1)) + 1)
     }
 
     /// Raises the floor to `energy` dB if it is below it (a stale floor: the caller has seen
