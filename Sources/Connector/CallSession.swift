@@ -9,22 +9,23 @@ import WebSocketServer
 /// conversation's callbacks into the machine's inputs, with the time read here (the only
 /// clock read of a call), and runs the actions the machine returns. It decides nothing.
 final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate, StreamingConversationDelegate, @unchecked Sendable {
+    // What every input and tick touches first, so that it shares the object's first cache lines.
+    private var machine: CallStateMachine
+    /// Set while `run()` works through the actions (an action may lead back to an input).
+    private var running = false
+    private weak var connection: WebSocketConnection?
+    private let env: CallEnvironment
+    private var streaming: StreamingConversation?
+    private var conversation: (any LexConversation)?
+    private var events: EventSink?
+    private var pacerRegistered = false
     let id: String
     let route: CallRoute
-    private let env: CallEnvironment
     private let eventSecret: Secret?
     private let eventTimeout: Duration
     private let onEnd: @Sendable () -> Void
     private var logger: Logger
     private let principal: Principal?
-    private weak var connection: WebSocketConnection?
-    private var machine: CallStateMachine
-    private var conversation: (any LexConversation)?
-    private var streaming: StreamingConversation?
-    private var events: EventSink?
-    private var pacerRegistered = false
-    /// Set while `run()` works through the actions (an action may lead back to an input).
-    private var running = false
 
     init(id: String, route: CallRoute, env: CallEnvironment, settings: RuntimeSettings, principal: Principal?,
          logger: Logger, onEnd: @escaping @Sendable () -> Void) {
@@ -104,17 +105,19 @@ final class CallSession: WebSocketHandler, PacedSession, LexConversationDelegate
     private func run() {
         guard !running else { return }
         running = true
+        // One load of the weak reference for the whole batch, not one per action.
+        let connection = self.connection
         var i = 0
         while i < machine.actions.count {
             let action = machine.actions[i]
             i += 1
-            perform(action)
+            perform(action, connection)
         }
         machine.clearActions()
         running = false
     }
 
-    private func perform(_ action: CallAction) {
+    private func perform(_ action: CallAction, _ connection: WebSocketConnection?) {
         switch action {
         case .started(let settings):
             if let c = settings.clientId { logger[metadataKey: "client"] = "\(c)" }

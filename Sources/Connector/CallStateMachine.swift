@@ -4,17 +4,30 @@ import Lex
 import Logging
 import WebSocketServer
 
-/// The fixed facts of one call, known when its WebSocket opens.
-struct CallContext: Sendable {
-    var route: CallRoute
-    var principal: Principal?
-    var credentialStore: CredentialStore
+/// The fixed facts of one call, known when its WebSocket opens. A class, so that the machine
+/// (stored inline in `CallSession`) holds one reference to them: the configuration alone is
+/// several hundred bytes, and every input touches the machine's state, which then shares a
+/// cache line or two with the session's other hot fields instead of sitting behind them.
+final class CallContext: Sendable {
+    let route: CallRoute
+    let principal: Principal?
+    let credentialStore: CredentialStore
     /// The configuration when the call arrived (a SIGHUP changes later calls, not this one).
-    var configuration: LexmoConfiguration
+    let configuration: LexmoConfiguration
     /// `[call] fallback_prompt`, played when a Lex request fails.
-    var fallbackPrompt: FallbackPrompt?
+    let fallbackPrompt: FallbackPrompt?
     /// `[debug] record_dir` is set.
-    var recording: Bool
+    let recording: Bool
+
+    init(route: CallRoute, principal: Principal?, credentialStore: CredentialStore, configuration: LexmoConfiguration,
+         fallbackPrompt: FallbackPrompt?, recording: Bool) {
+        self.route = route
+        self.principal = principal
+        self.credentialStore = credentialStore
+        self.configuration = configuration
+        self.fallbackPrompt = fallbackPrompt
+        self.recording = recording
+    }
 }
 
 /// One phone call's behaviour, as a pure state machine: every input carries its time, and
