@@ -37,36 +37,40 @@ final class ActiveCall {
     /// without bound (5 minutes: 14.4 MB at 24 kHz).
     static let maxQueuedReply = Duration.seconds(300)
 
-    let settings: CallSettings
-    /// `v1` or `v2`, the metrics' `api` dimension.
-    let api: LexAPI
-    let startedAt: Instant
-    /// `[call] fallback_prompt` at the call's rate.
-    let fallbackPrompt: [UInt8]?
-    var inbound: InboundAudio
-    var reply: ReplyAudio
-    var lex: LexSide = .idle
-    var playback: PlaybackBuffer
+    // The fields every frame and every tick read come first, so that they share the object's
+    // first cache lines (the settings, hundreds of bytes, come after them).
+    var lastTick: Instant?
+    var lastInbound: Instant
+    /// Set when this input ends the call.
+    private(set) var ending: CallEnd?
     var output: Output = .silent
+    var lex: LexSide = .idle
+    /// Frames counted since the last tick, for the metrics (counted per tick, not per frame).
+    var pending = FrameCounts()
     /// `nexmo-close` or a final dialog state: close once silent with Lex idle.
     var closeAfterPlayback = false
     var dtmf: DTMFCollector
     /// Barge-in and the no-input timer for the turn, as Lex's last reply set them (`ActiveCall+Capture`).
     var capture: TurnCapture
+    /// `settings.idleTimeout` and `settings.maxDuration`, checked on every tick.
+    let idleTimeout: Duration, maxDuration: Duration
+    let startedAt: Instant
+    var inbound: InboundAudio
+    private var segmentEvents: [UtteranceSegmenter.Event] = []
+    var playback: PlaybackBuffer
+    var reply: ReplyAudio
+    let settings: CallSettings
+    /// `v1` or `v2`, the metrics' `api` dimension.
+    let api: LexAPI
+    /// `[call] fallback_prompt` at the call's rate.
+    let fallbackPrompt: [UInt8]?
     var sessionAttributes: [String: String]
-    var lastInbound: Instant
-    var lastTick: Instant?
     /// When the open turn's reply started playing from silence (nil: not yet, or it followed
     /// an earlier reply without a pause).
     var turnFirstFrameAt: Instant?
     /// The open turn's reply as Lex sent it, for `[debug] record_dir`.
     var replyRecord: [UInt8] = []
     var stats = CallStatistics()
-    /// Frames counted since the last tick, for the metrics (counted per tick, not per frame).
-    var pending = FrameCounts()
-    private var segmentEvents: [UtteranceSegmenter.Event] = []
-    /// Set when this input ends the call.
-    private(set) var ending: CallEnd?
 
     /// The playback side.
     enum Output: Equatable {
@@ -88,6 +92,8 @@ final class ActiveCall {
 
     init(settings: CallSettings, api: LexAPI, startedAt: Instant, lastTick: Instant?, fallbackPrompt: [UInt8]?) throws(CallAudioError) {
         self.settings = settings
+        idleTimeout = settings.idleTimeout
+        maxDuration = settings.maxDuration
         self.api = api
         self.startedAt = startedAt
         self.lastTick = lastTick
@@ -199,11 +205,11 @@ final class ActiveCall {
         if let digits = dtmf.expire(at: now) { sendDTMF(digits, at: now, &actions) }
         checkNoInput(at: now, &actions)
         flushCounters(&actions)
-        if settings.idleTimeout > .zero && now - lastInbound > settings.idleTimeout {
+        if idleTimeout > .zero && now - lastInbound > idleTimeout {
             actions.append(.count(.error(.idleTimeout)))
-            return close(.normal, "idle timeout: no audio for \(settings.idleTimeout.milliseconds / 1000) s")
+            return close(.normal, "idle timeout: no audio for \(idleTimeout.milliseconds / 1000) s")
         }
-        if settings.maxDuration > .zero && now - startedAt > settings.maxDuration {
+        if maxDuration > .zero && now - startedAt > maxDuration {
             close(.normal, "maximum call duration reached")
         }
     }
