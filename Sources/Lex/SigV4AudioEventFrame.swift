@@ -1,5 +1,4 @@
 import COpenSSL
-import CZlib
 import Foundation
 
 extension SigV4EventSigner {
@@ -85,12 +84,6 @@ final class AudioInputFrameWriter: @unchecked Sendable {
     private var stringToSignHead = 0
     private var dateHeaderHashHex = [UInt8](repeating: 0, count: 64)
     private var signingKey: [UInt8]?
-    /// The CRC-32 combination operator for the last inner message length (zlib's
-    /// `crc32_combine_gen`): the outer CRC is the CRC of the outer head combined with the
-    /// inner message's, so the inner bytes are checksummed once.
-    private var combineLength = -1
-    private var combineOperator: UInt = 0
-
     init() {
         guard let sha = lc_sha256_ctx_new(), let mac = lc_hmac_sha256_ctx_new() else {
             preconditionFailure("OpenSSL has no SHA-256 or HMAC (libcrypto without its default provider)")
@@ -173,14 +166,8 @@ final class AudioInputFrameWriter: @unchecked Sendable {
         Self.writeBigEndian(UInt32(total), at: frame)
         Self.writeBigEndian(UInt32(Self.outerHeadersLength), at: frame + 4)
         Self.writeBigEndian(Self.crc(frame, 8), at: frame + 8)
-        let head = Self.crc(frame, Self.innerOffset)
-        let innerWhole = UInt(truncatingIfNeeded: CZlib.crc32(UInt(innerCRC), inner + innerLength - 4, 4))
-        if combineLength != innerLength {
-            combineLength = innerLength
-            combineOperator = CZlib.crc32_combine_gen(.init(innerLength))
-        }
-        let outerCRC = CZlib.crc32_combine_op(UInt(head), innerWhole, combineOperator)
-        Self.writeBigEndian(UInt32(truncatingIfNeeded: outerCRC), at: frame + total - 4)
+        let outerCRC = Self.crc(frame, total - 4)
+        Self.writeBigEndian(outerCRC, at: frame + total - 4)
         return UnsafeBufferPointer(start: frame, count: total)
     }
 
@@ -245,7 +232,7 @@ final class AudioInputFrameWriter: @unchecked Sendable {
     }
 
     private static func crc(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> UInt32 {
-        UInt32(truncatingIfNeeded: CZlib.crc32(0, bytes, UInt32(count)))
+        EventStreamCRC.checksum(bytes, count: count)
     }
 
     private static func writeBigEndian(_ v: UInt32, at p: UnsafeMutablePointer<UInt8>) {
