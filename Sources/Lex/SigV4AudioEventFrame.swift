@@ -84,6 +84,7 @@ final class AudioInputFrameWriter: @unchecked Sendable {
     private var stringToSignHead = 0
     private var dateHeaderHashHex = [UInt8](repeating: 0, count: 64)
     private var signingKey: [UInt8]?
+
     init() {
         guard let sha = lc_sha256_ctx_new(), let mac = lc_hmac_sha256_ctx_new() else {
             preconditionFailure("OpenSSL has no SHA-256 or HMAC (libcrypto without its default provider)")
