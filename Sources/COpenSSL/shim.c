@@ -86,8 +86,11 @@ int lc_hmac_sha256_ctx_set_key(EVP_MAC_CTX *ctx, const void *key, size_t key_len
 
 int lc_hmac_sha256_ctx_mac(EVP_MAC_CTX *ctx, const void *data, size_t len, uint8_t *out) {
     size_t out_len = 0;
-    // A NULL key re-initialises the context with the key it holds (EVP_MAC_init(3),
-    // "re-initialisation"; the HMAC provider restarts from the keyed inner and outer states).
+    // EVP_MAC_init from the "finaled" state is a documented transition (life_cycle-mac(7));
+    // with a NULL key the context keeps its key and HMAC restarts from the keyed inner and
+    // outer states (openssl/openssl#18100, "Avoid undefined behavior of provided macs on
+    // EVP_MAC reinitialization", in 3.0). SigV4EventSignerFastPathTests checks the MACs
+    // against the one-shot path.
     return EVP_MAC_init(ctx, NULL, 0, NULL) == 1 && EVP_MAC_update(ctx, data, len) == 1
         && EVP_MAC_final(ctx, out, &out_len, 32) == 1 && out_len == 32;
 }
