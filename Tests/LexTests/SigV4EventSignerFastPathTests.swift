@@ -142,6 +142,22 @@ struct SigV4EventSignerFastPathTests {
         #expect(try Self.fastFrame(&copy, a, date) == Self.genericFrame(&genericCopy, a, date))
     }
 
+    @Test("a signer held in an optional class property (as StreamingConversation holds it) keeps its buffers from event to event")
+    func buffersReusedInPlace() throws {
+        final class Holder { var signer: SigV4EventSigner? }
+        let holder = Holder()
+        holder.signer = Self.signers().fast
+        let date = SigV4Date(unixSeconds: 1_700_000_000)
+        let chunk = [UInt8](repeating: 9, count: 320)
+        _ = try holder.signer!.withSignedAudioInputFrame(chunk, date: date) { $0.count }
+        // Weak: it does not count for the signer's uniqueness check, and it becomes nil if the
+        // first buffers are ever replaced (and freed).
+        weak let first = holder.signer?.audioFrames
+        #expect(first != nil)
+        for _ in 0..<3 { _ = try holder.signer!.withSignedAudioInputFrame(chunk, date: date) { $0.count } }
+        #expect(first != nil && first === holder.signer?.audioFrames)
+    }
+
     @Test("a region with a longer scope, and a signer whose date goes backwards: the same bytes")
     func otherScopesAndDates() throws {
         var (generic, fast) = Self.signers(region: "ap-southeast-2-a-much-longer-region-name-than-any-aws-has-today")
