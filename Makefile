@@ -17,7 +17,7 @@ CACHE := .cache
 
 # Build-time libraries (headers + .so).
 APT_BUILD := libwebrtc-audio-processing-dev libspeexdsp-dev libcurl4-openssl-dev \
-             libssl-dev zlib1g-dev libnghttp2-dev pkg-config
+             libssl-dev zlib1g-dev libnghttp2-dev libdeflate-dev pkg-config
 # Extra tools the tests use.
 APT_TEST := python3-venv espeak-ng sox openssl curl
 # Python test tools (pinned).

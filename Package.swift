@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "CSpeexDSP", linkerSettings: [.linkedLibrary("speexdsp")]),
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
+        // libdeflate's CRC-32 (PCLMULQDQ): the event stream's message checksums.
+        .target(name: "CDeflate", linkerSettings: [.linkedLibrary("deflate")]),
         .target(name: "CEpoll"),
         // nghttp2 + libssl: the HTTP/2 streaming transport (Lex StartConversation) and its stand-in.
         .target(name: "CNghttp2", linkerSettings: [.linkedLibrary("nghttp2"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]),
@@ -46,7 +48,7 @@ let package = Package(
         ]),
         .target(name: "Audio", dependencies: ["CoreTypes", "CWebRTCVAD", "CSpeexDSP"]),
         .target(name: "Lex", dependencies: [
-            "CoreTypes", "COpenSSL", "CCurl", "CZlib", "CNghttp2", "CEpoll",
+            "CoreTypes", "COpenSSL", "CCurl", "CZlib", "CDeflate", "CNghttp2", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Test support: an in-process Amazon Lex stand-in (HTTP on loopback).

@@ -6,7 +6,9 @@
 // seeds the chunking; the rest is the stream. The stream is decoded twice, whole and in
 // pseudo-random chunks, and both runs must agree exactly. Every decoded message lies within
 // the limit, re-encodes to exactly its own bytes (when its values fit the encoder's limits),
-// and maps to an event, an exception or a typed error without trapping.
+// and maps to an event, an exception or a typed error without trapping. With bit 7 of byte 0,
+// the stream taken as an audio chunk gets the same signed frame from the audio event's fast
+// path as from the generic path.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzEventStream(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
@@ -24,6 +26,19 @@ public func fuzzEventStream(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 
     let signer = SigV4Signer(credentials: AWSCredentials(accessKeyId: "AKID", secretAccessKey: "secret"),
                              region: "us-east-1", keyCache: SigningKeyCache(capacity: 4))
     var verifier = SigV4EventVerifier(signer: signer, seedSignature: String(repeating: "0f", count: 32))!
+
+    // With bit 7 of byte 0: the audio event's fast path writes the generic path's bytes, the
+    // stream as the chunk.
+    if bytes[0] & 0x80 != 0 {
+        var generic = SigV4EventSigner(signer: signer, seed: Array(bytes.prefix(2)))
+        var fast = generic
+        let date = SigV4Date(unixSeconds: Int64(bytes[1]) * 86_399)
+        let event = StartConversation.InputEvent.audioInput(.init(audioChunk: stream))
+        let expected = try? generic.signedFrame(event.message(), date: date)
+        let frame = try? fast.withSignedAudioInputFrame(stream, date: date) { Array($0) }
+        precondition(frame == expected && fast.previousSignature == generic.previousSignature,
+                     "the audio fast path's frame differs from the generic path's")
+    }
     var offset = 0
     for message in whole.messages {
         let total = Int(EventStreamDecoder.readUInt32(stream, offset))

@@ -137,8 +137,17 @@ final class StreamingConversation: @unchecked Sendable {
         logger.debug("lex stream opened", metadata: ["stream": "\(opened)"])
     }
 
+    /// The audio event's fast path (50 a second): the same bytes as `send(.audioInput(...))`,
+    /// written and signed in the signer's buffer and copied once, into the stream's.
     func sendAudio(_ pcm8k: [UInt8]) {
-        send(.audioInput(StartConversation.AudioInputEvent(audioChunk: pcm8k)))
+        guard let stream, signer != nil else { return }
+        let date = currentDate()
+        do {
+            try signer!.withSignedAudioInputFrame(pcm8k, date: date) { frame in try stream.send(frame) }
+            metrics.eventOut("AudioInputEvent")
+        } catch {
+            dropped("AudioInputEvent", error)
+        }
     }
 
     func sendDTMF(_ digit: String) {
@@ -175,15 +184,19 @@ final class StreamingConversation: @unchecked Sendable {
         guard let stream, var s = signer else { return }
         do {
             let frame = try s.signedFrame(event.message(), date: currentDate())
-            signer = s
             try stream.send(frame)
+            signer = s  // the chain advances only over a frame sent
             metrics.eventOut(event.eventType)
         } catch {
-            // The send buffer is full (Lex is not reading: `HTTP2ClientConfiguration.sendBufferLimit`)
-            // or the stream is closing: the event is dropped, and said once per stream.
-            droppedSends += 1
-            if droppedSends == 1 { logger.warning("lex stream event dropped: \(error)", metadata: ["event": "\(event.eventType)"]) }
+            dropped(event.eventType, error)
         }
+    }
+
+    /// The send buffer is full (Lex is not reading: `HTTP2ClientConfiguration.sendBufferLimit`)
+    /// or the stream is closing: the event is dropped, and said once per stream.
+    private func dropped(_ eventType: String, _ error: any Error) {
+        droppedSends += 1
+        if droppedSends == 1 { logger.warning("lex stream event dropped: \(error)", metadata: ["event": "\(eventType)"]) }
     }
 
     private func currentDate() -> SigV4Date {

