@@ -118,9 +118,10 @@ enum CallAudioError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// A resampler for `plan` (from, to rates), or nil when there is none to make.
-    static func resampler(_ plan: (from: Int, to: Int)?) throws(CallAudioError) -> Resampler? {
+    /// A resampler for `plan` (from, to rates) at speexdsp `quality`, or nil when there is none
+    /// to make.
+    static func resampler(_ plan: (from: Int, to: Int)?, quality: Int = 6) throws(CallAudioError) -> Resampler? {
         guard let plan else { return nil }
-        do { return try Resampler(from: plan.from, to: plan.to) } catch { throw .resampler(error) }
+        do { return try Resampler(from: plan.from, to: plan.to, quality: quality) } catch { throw .resampler(error) }
     }
 }

@@ -17,6 +17,8 @@ public final class StreamMetrics: Sendable {
     let promptToFirstFrame: Metrics.Timer
     private let eventsOut: [String: Metrics.Counter]
     private let eventsIn: [String: Metrics.Counter]
+    /// `eventsOut["AudioInputEvent"]`, without the lookup (50 a second per call).
+    let audioInputOut: Metrics.Counter
 
     static let outTypes = ["ConfigurationEvent", "AudioInputEvent", "DTMFInputEvent", "TextInputEvent",
                            "PlaybackCompletionEvent", "DisconnectionEvent"]
@@ -35,6 +37,7 @@ public final class StreamMetrics: Sendable {
         }
         eventsOut = counters("out", Self.outTypes)
         eventsIn = counters("in", Self.inTypes)
+        audioInputOut = eventsOut["AudioInputEvent"]!
     }
 
     func streamOpened() { streamsOpen.record(open.add(1, ordering: .relaxed).newValue) }

@@ -235,8 +235,13 @@ struct StreamingInbound {
     private var samples: [Int16] = []
     private var carryByte: UInt8?
 
+    /// speexdsp quality of the way down to 8 kHz: 4, flat (within 0.02 dB) over the telephone
+    /// band to 3.4 kHz and 30% cheaper than the default 6 (1.77 against 2.53 µs per 16 kHz
+    /// frame; 3 would lose 1 dB at 3.4 kHz). Lex hears 8 kHz telephone audio at best.
+    static let resamplerQuality = 4
+
     init(callRate: Int) throws(CallAudioError) {
-        resampler = try CallAudioError.resampler(callRate == 8000 ? nil : (callRate, 8000))
+        resampler = try CallAudioError.resampler(callRate == 8000 ? nil : (callRate, 8000), quality: Self.resamplerQuality)
         samples.reserveCapacity(Self.chunkBytes)
     }
 

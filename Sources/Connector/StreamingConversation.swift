@@ -144,7 +144,7 @@ final class StreamingConversation: @unchecked Sendable {
         let date = currentDate()
         do {
             try signer!.withSignedAudioInputFrame(pcm8k, date: date) { frame in try stream.send(frame) }
-            metrics.eventOut("AudioInputEvent")
+            metrics.audioInputOut.increment()
         } catch {
             dropped("AudioInputEvent", error)
         }
