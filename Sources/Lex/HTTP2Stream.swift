@@ -8,16 +8,16 @@ import Foundation
 /// against the stream's receive window until the closure returns (that is the flow control).
 public struct HTTP2StreamHandlers: Sendable {
     /// `:status` and the other response header fields.
-    public var onResponse: @Sendable (_ status: Int, _ headers: [HTTP2Header]) -> Void
+    public var onResponse: @Sendable (_ status: Int, _ headers: HTTPFields) -> Void
     public var onData: @Sendable (_ bytes: [UInt8]) -> Void
-    public var onTrailers: @Sendable (_ trailers: [HTTP2Header]) -> Void
+    public var onTrailers: @Sendable (_ trailers: HTTPFields) -> Void
     /// After `send` threw `.sendBufferFull`: the buffer has drained to half its limit.
     public var onWritable: @Sendable () -> Void
     public var onEnd: @Sendable (_ error: HTTP2Error?) -> Void
 
-    public init(onResponse: @escaping @Sendable (Int, [HTTP2Header]) -> Void = { _, _ in },
+    public init(onResponse: @escaping @Sendable (Int, HTTPFields) -> Void = { _, _ in },
                 onData: @escaping @Sendable ([UInt8]) -> Void = { _ in },
-                onTrailers: @escaping @Sendable ([HTTP2Header]) -> Void = { _ in },
+                onTrailers: @escaping @Sendable (HTTPFields) -> Void = { _ in },
                 onWritable: @escaping @Sendable () -> Void = {},
                 onEnd: @escaping @Sendable (HTTP2Error?) -> Void) {
         self.onResponse = onResponse
@@ -34,7 +34,7 @@ public struct HTTP2StreamHandlers: Sendable {
 public final class HTTP2Stream: @unchecked Sendable {
     let url: HTTP2URL
     let method: String
-    let headers: [HTTP2Header]
+    let headers: HTTPFields
     let handlers: HTTP2StreamHandlers
     let queue: DispatchQueue
     let sendBufferLimit: Int
@@ -58,10 +58,10 @@ public final class HTTP2Stream: @unchecked Sendable {
     var connection: HTTP2Connection?
     var responseDeadline: UInt64 = .max
     var remoteEnded = false
-    var pendingHeaders: [HTTP2Header] = []
+    var pendingHeaders: HTTPFields = []
     var status = 0
 
-    init(url: HTTP2URL, method: String, headers: [HTTP2Header], handlers: HTTP2StreamHandlers,
+    init(url: HTTP2URL, method: String, headers: HTTPFields, handlers: HTTP2StreamHandlers,
          queue: DispatchQueue, configuration: HTTP2ClientConfiguration, client: HTTP2Client) {
         self.url = url
         self.method = method

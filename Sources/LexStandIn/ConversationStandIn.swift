@@ -227,8 +227,8 @@ public final class ConversationStandIn: @unchecked Sendable {
             openStreams[index] = conversation
             if !conflict { openSessions.insert(sessionKey) }
         }
-        stream.respond(status: 200, headers: [HTTP2Header("content-type", "application/vnd.amazon.eventstream"),
-                                              HTTP2Header("x-amzn-requestid", UUID().uuidString.lowercased())])
+        stream.respond(status: 200, headers: [HTTPField("content-type", "application/vnd.amazon.eventstream"),
+                                              HTTPField("x-amzn-requestid", UUID().uuidString.lowercased())])
         conversation.start(failure: conflict ? .conflict : failure)
     }
 
@@ -242,8 +242,8 @@ public final class ConversationStandIn: @unchecked Sendable {
             }
         }
         let body = (try? JSONEncoder().encode(["message": message])).map { Array($0) } ?? []
-        stream.respond(status: status, headers: [HTTP2Header("content-type", "application/json"),
-                                                 HTTP2Header("x-amzn-errortype", type)])
+        stream.respond(status: status, headers: [HTTPField("content-type", "application/json"),
+                                                 HTTPField("x-amzn-errortype", type)])
         stream.send(body)
         stream.finish()
     }
