@@ -22,8 +22,7 @@ public final class HTTP2ServerStream: @unchecked Sendable {
     /// nothing is sent.
     weak var connection: HTTP2ServerConnection?
     // Under the connection's lock.
-    var outbound: [UInt8] = []
-    var outboundHead = 0
+    var outbound = HTTP2SendBuffer()
     var ended = false
     var trailers: HTTPFields?
     var deferred = false
@@ -66,7 +65,7 @@ public final class HTTP2ServerStream: @unchecked Sendable {
     public func send(_ bytes: [UInt8]) {
         connection?.withSession { session in
             guard !ended else { return }
-            outbound.append(contentsOf: bytes)
+            outbound.append(bytes)
             resume(session)
         }
     }
@@ -104,7 +103,7 @@ public final class HTTP2ServerStream: @unchecked Sendable {
     /// Response bytes queued and not yet sent.
     public var bufferedOutboundBytes: Int {
         var n = 0
-        connection?.withSession { _ in n = outbound.count - outboundHead }
+        connection?.withSession { _ in n = outbound.count }
         return n
     }
 
@@ -117,21 +116,11 @@ public final class HTTP2ServerStream: @unchecked Sendable {
 
     /// The data provider: copies queued bytes; EOF (and trailers) once ended and drained.
     func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int, flags: UnsafeMutablePointer<UInt32>, session: OpaquePointer) -> Int {
-        let available = outbound.count - outboundHead
-        if available == 0 && !ended {
+        if outbound.isEmpty && !ended {
             deferred = true
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         }
-        let n = min(available, capacity)
-        outbound.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress! + outboundHead, count: n) }
-        outboundHead += n
-        if outboundHead == outbound.count {
-            outbound.removeAll(keepingCapacity: true)
-            outboundHead = 0
-        } else if outboundHead > 1 << 20 {
-            outbound.removeSubrange(0..<outboundHead)
-            outboundHead = 0
-        }
+        let n = outbound.take(into: buffer, capacity: capacity)
         if ended && outbound.isEmpty {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             if let trailers {
