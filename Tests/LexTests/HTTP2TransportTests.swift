@@ -60,8 +60,9 @@ import Testing
         defer { client.shutdown() }
         let recorder = StreamRecorder()
         _ = try client.open(url: "https://localhost:\(server.port)/", headers: [], queue: recorder.queue, handlers: recorder.handlers)
-        guard case .some(.some(.tlsFailed(let host, let reason))) = recorder.waitEnd() else {
-            Issue.record("expected a TLS failure")
+        let end = recorder.waitEnd()
+        guard case .some(.some(.tlsFailed(let host, let reason))) = end else {
+            Issue.record("expected a TLS failure, got \(String(describing: end))")
             return
         }
         #expect(host == "localhost")
