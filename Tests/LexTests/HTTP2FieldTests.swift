@@ -6,7 +6,7 @@ import Testing
 
 /// `HTTPField` on HTTP/2: names handed to nghttp2 in lower case (RFC 9113 §8.2.1) whatever the
 /// caller's case, sensitive fields never-indexed (RFC 7541 §7.1.3) and redacted in descriptions.
-@Suite struct HTTP2HeaderFieldTests {
+@Suite struct HTTP2FieldTests {
     /// The name-value pairs as nghttp2 would read them: (name, value, never-indexed).
     private func nameValues(_ fields: HTTPFields) -> [(String, String, Bool)] {
         HTTP2NameValues.with(fields) { nva in
