@@ -1,5 +1,8 @@
 /// One HTTP header field as sent or received: the name in its original case, the value as given.
-public struct HTTPField: Sendable, Hashable {
+/// HTTP/1.1 keeps the case; HTTP/2 sends names in lower case (RFC 9113 §8.2.1), which the
+/// HTTP/2 client and stand-in do where they hand fields to nghttp2. `description` hides the
+/// value of a sensitive field, so a field or a list of them may go to a log line.
+public struct HTTPField: Sendable, Hashable, CustomStringConvertible {
     public var name: String
     public var value: String
 
@@ -7,14 +10,30 @@ public struct HTTPField: Sendable, Hashable {
         self.name = name
         self.value = value
     }
+
+    /// Lower-case names of the fields whose values carry a credential: never logged, and sent
+    /// never-indexed on HTTP/2 so HPACK keeps them out of its dynamic table (RFC 7541 §7.1.3).
+    public static let sensitiveNames: Set<String> = ["authorization", "x-amz-security-token", "cookie"]
+
+    /// True when `name` (any case) is one of `sensitiveNames`.
+    public var isSensitive: Bool {
+        Self.sensitiveNames.contains { name.caseInsensitiveEquals($0) }
+    }
+
+    /// `name: value`, or `name: <redacted>` for a sensitive field.
+    public var description: String { isSensitive ? "\(name): <redacted>" : "\(name): \(value)" }
 }
 
 /// Header fields in order (RFC 9110 section 5); names compare ASCII case-insensitively. The
-/// one header type of the server's parser, the Lex client's requests and responses, the SigV4
-/// signer and the stand-in. A list, not a dictionary: a field may repeat, and order matters
-/// for the signature and the wire.
-public struct HTTPFields: Sendable, Hashable, RandomAccessCollection, MutableCollection, RangeReplaceableCollection, ExpressibleByArrayLiteral {
+/// one header type of the server's parser, the Lex clients' requests and responses (HTTP/1.1
+/// and HTTP/2), the SigV4 signer and the stand-in. A list, not a dictionary: a field may
+/// repeat, and order matters for the signature and the wire.
+public struct HTTPFields: Sendable, Hashable, RandomAccessCollection, MutableCollection, RangeReplaceableCollection, ExpressibleByArrayLiteral,
+                          CustomStringConvertible {
     public private(set) var fields: [HTTPField]
+
+    /// `[name: value, ...]`, sensitive values redacted (see `HTTPField.description`).
+    public var description: String { "[" + fields.map(\.description).joined(separator: ", ") + "]" }
 
     public init() { fields = [] }
     public init(arrayLiteral elements: HTTPField...) { fields = elements }

@@ -134,12 +134,13 @@ enum FlatJSONObject {
     }
 }
 
-extension StartConversation.AudioResponseEvent {
-    /// The fast path for Lex's most frequent event; nil when the payload is
-    /// not a flat object of plain strings or a member repeats (then
-    /// `JSONDecoder` decides, and reports errors).
-    init?(flatJSON payload: [UInt8]) {
-        guard let members = FlatJSONObject.parse(payload) else { return nil }
+extension FlatJSONObject {
+    /// The members of an audio event (`audioChunk` base64-decoded, `contentType`, `eventId`),
+    /// read from a flat object of plain strings; nil when the payload is not one, a member
+    /// repeats or the chunk is not base64, or (`otherMembers` false) any other member is there.
+    static func audioMembers(_ payload: [UInt8], otherMembers: Bool)
+        -> (chunk: [UInt8]?, contentType: String?, eventId: String?)? {
+        guard let members = parse(payload) else { return nil }
         var chunk: [UInt8]?, contentType: String?, eventId: String?
         for (name, range) in members {
             switch name {
@@ -153,37 +154,32 @@ extension StartConversation.AudioResponseEvent {
                 guard eventId == nil else { return nil }
                 eventId = String(decoding: payload[range], as: UTF8.self)
             default:
-                continue
+                guard otherMembers else { return nil }
             }
         }
-        self.init(audioChunk: chunk ?? [], contentType: contentType, eventId: eventId)
+        return (chunk, contentType, eventId)
+    }
+}
+
+extension StartConversation.AudioResponseEvent {
+    /// The fast path for Lex's most frequent event; nil when the payload is
+    /// not a flat object of plain strings or a member repeats (then
+    /// `JSONDecoder` decides, and reports errors). Other members are skipped.
+    init?(flatJSON payload: [UInt8]) {
+        guard let m = FlatJSONObject.audioMembers(payload, otherMembers: true) else { return nil }
+        self.init(audioChunk: m.chunk ?? [], contentType: m.contentType, eventId: m.eventId)
     }
 }
 
 extension StartConversation.AudioInputEvent {
     /// The fast path for the most frequent input event (the stand-in reads 50 a second per
-    /// call); nil when the payload is not a flat object of plain strings or a member repeats
-    /// (then `JSONDecoder` decides, and reports errors).
+    /// call); nil when the payload is not a flat object of plain strings, a member repeats,
+    /// `audioChunk` or `contentType` is missing, or another member is there
+    /// (`clientTimestampMillis` is a number) (then `JSONDecoder` decides, and reports errors).
     init?(flatJSON payload: [UInt8]) {
-        guard let members = FlatJSONObject.parse(payload) else { return nil }
-        var chunk: [UInt8]?, contentType: String?, eventId: String?
-        for (name, range) in members {
-            switch name {
-            case "audioChunk":
-                guard chunk == nil, let data = Data(base64Encoded: Data(payload[range])) else { return nil }
-                chunk = [UInt8](data)
-            case "contentType":
-                guard contentType == nil else { return nil }
-                contentType = String(decoding: payload[range], as: UTF8.self)
-            case "eventId":
-                guard eventId == nil else { return nil }
-                eventId = String(decoding: payload[range], as: UTF8.self)
-            default:
-                return nil  // clientTimestampMillis (a number) and others: the full decoder
-            }
-        }
-        guard let chunk, let contentType else { return nil }
-        self.init(audioChunk: chunk, contentType: contentType, eventId: eventId)
+        guard let m = FlatJSONObject.audioMembers(payload, otherMembers: false),
+              let chunk = m.chunk, let contentType = m.contentType else { return nil }
+        self.init(audioChunk: chunk, contentType: contentType, eventId: m.eventId)
     }
 }
 

@@ -76,11 +76,11 @@ public final class HTTP2Client: @unchecked Sendable {
         thread.start()
     }
 
-    /// Opens a stream: `method` (POST) on `url` with `headers` (lower-case names; `authorization`
-    /// and `x-amz-security-token` are sent never-indexed and never logged). Returns at once; the
+    /// Opens a stream: `method` (POST) on `url` with `headers` (sent with lower-case names, RFC
+    /// 9113 §8.2.1; sensitive ones, `HTTPField.isSensitive`, never-indexed and never logged). Returns at once; the
     /// connection is made or reused on the client thread and `handlers` run on `queue` (serial).
     /// Throws `.invalidURL`, or `.clientStopped` after `shutdown`.
-    public func open(url: String, method: String = "POST", headers: [HTTP2Header], queue: DispatchQueue,
+    public func open(url: String, method: String = "POST", headers: HTTPFields, queue: DispatchQueue,
                      handlers: HTTP2StreamHandlers) throws(HTTP2Error) -> HTTP2Stream {
         let parsed = try HTTP2URL(url)
         let stream = HTTP2Stream(url: parsed, method: method, headers: headers, handlers: handlers, queue: queue,

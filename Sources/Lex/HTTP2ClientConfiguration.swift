@@ -40,20 +40,3 @@ public struct HTTP2ClientConfiguration: Sendable {
 
     public init() {}
 }
-
-/// One header field. Names are lower case on HTTP/2 (RFC 9113 §8.2.1).
-public struct HTTP2Header: Sendable, Equatable, CustomStringConvertible {
-    public var name: String
-    public var value: String
-    public init(_ name: String, _ value: String) {
-        self.name = name
-        self.value = value
-    }
-
-    /// Values of these never go to a log and are sent never-indexed (RFC 7541 §7.1.3).
-    static let sensitiveNames: Set<String> = ["authorization", "x-amz-security-token", "cookie"]
-
-    var isSensitive: Bool { Self.sensitiveNames.contains(name) }
-
-    public var description: String { isSensitive ? "\(name): <redacted>" : "\(name): \(value)" }
-}

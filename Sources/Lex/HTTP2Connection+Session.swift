@@ -31,12 +31,11 @@ extension HTTP2Connection {
     /// HEADERS for `stream` (pseudo-headers first, RFC 9113 §8.3.1) with a body from its send buffer.
     func submit(_ stream: HTTP2Stream) {
         guard let session else { return }
-        let fields = [HTTP2Header(":method", stream.method), HTTP2Header(":scheme", origin.secure ? "https" : "http"),
-                      HTTP2Header(":authority", origin.authority), HTTP2Header(":path", stream.url.path)]
-            + stream.headers.map { HTTP2Header($0.name.lowercased(), $0.value) }
-        let storage = fields.map { (Array($0.name.utf8), Array($0.value.utf8), $0.isSensitive) }
+        let fields: HTTPFields = [HTTPField(":method", stream.method), HTTPField(":scheme", origin.secure ? "https" : "http"),
+                                  HTTPField(":authority", origin.authority), HTTPField(":path", stream.url.path)]
+            + stream.headers
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: HTTP2SessionCallbacks.readBody)
-        let id: Int32 = withNameValues(storage) { nva in nghttp2_submit_request(session, nil, nva.baseAddress, nva.count, &provider, nil) }
+        let id: Int32 = HTTP2NameValues.with(fields) { nva in nghttp2_submit_request(session, nil, nva.baseAddress, nva.count, &provider, nil) }
         guard id > 0 else {
             stream.deliverEnd(.connectionClosed(reason: "cannot submit the request: " + String(cString: nghttp2_strerror(id))))
             return streamGone(now: HTTP2Client.now())
@@ -47,22 +46,6 @@ extension HTTP2Connection {
         client.markDirty(self)
     }
 
-    private func withNameValues<T>(_ fields: [([UInt8], [UInt8], Bool)], _ body: (UnsafeBufferPointer<nghttp2_nv>) -> T) -> T {
-        var pointers: [UnsafeMutablePointer<UInt8>] = []
-        defer { pointers.forEach { $0.deallocate() } }
-        func copy(_ bytes: [UInt8]) -> UnsafeMutablePointer<UInt8> {
-            let p = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, bytes.count))
-            p.initialize(from: bytes, count: bytes.count)
-            pointers.append(p)
-            return p
-        }
-        let nva = fields.map { name, value, sensitive in
-            nghttp2_nv(name: copy(name), value: copy(value), namelen: name.count, valuelen: value.count,
-                       flags: UInt8(sensitive ? NGHTTP2_NV_FLAG_NO_INDEX.rawValue : NGHTTP2_NV_FLAG_NONE.rawValue))
-        }
-        return nva.withUnsafeBufferPointer(body)
-    }
-
     // MARK: callbacks (from nghttp2_session_mem_recv / mem_send)
 
     func headerReceived(streamID: Int32, name: String, value: String) {
@@ -70,7 +53,7 @@ extension HTTP2Connection {
         if name == ":status" {
             stream.status = Int(value) ?? 0
         } else {
-            stream.pendingHeaders.append(HTTP2Header(name, value))
+            stream.pendingHeaders.append(HTTPField(name, value))
         }
     }
 

@@ -8,16 +8,16 @@ import Foundation
 /// against the stream's receive window until the closure returns (that is the flow control).
 public struct HTTP2StreamHandlers: Sendable {
     /// `:status` and the other response header fields.
-    public var onResponse: @Sendable (_ status: Int, _ headers: [HTTP2Header]) -> Void
+    public var onResponse: @Sendable (_ status: Int, _ headers: HTTPFields) -> Void
     public var onData: @Sendable (_ bytes: [UInt8]) -> Void
-    public var onTrailers: @Sendable (_ trailers: [HTTP2Header]) -> Void
+    public var onTrailers: @Sendable (_ trailers: HTTPFields) -> Void
     /// After `send` threw `.sendBufferFull`: the buffer has drained to half its limit.
     public var onWritable: @Sendable () -> Void
     public var onEnd: @Sendable (_ error: HTTP2Error?) -> Void
 
-    public init(onResponse: @escaping @Sendable (Int, [HTTP2Header]) -> Void = { _, _ in },
+    public init(onResponse: @escaping @Sendable (Int, HTTPFields) -> Void = { _, _ in },
                 onData: @escaping @Sendable ([UInt8]) -> Void = { _ in },
-                onTrailers: @escaping @Sendable ([HTTP2Header]) -> Void = { _ in },
+                onTrailers: @escaping @Sendable (HTTPFields) -> Void = { _ in },
                 onWritable: @escaping @Sendable () -> Void = {},
                 onEnd: @escaping @Sendable (HTTP2Error?) -> Void) {
         self.onResponse = onResponse
@@ -34,7 +34,7 @@ public struct HTTP2StreamHandlers: Sendable {
 public final class HTTP2Stream: @unchecked Sendable {
     let url: HTTP2URL
     let method: String
-    let headers: [HTTP2Header]
+    let headers: HTTPFields
     let handlers: HTTP2StreamHandlers
     let queue: DispatchQueue
     let sendBufferLimit: Int
@@ -44,8 +44,7 @@ public final class HTTP2Stream: @unchecked Sendable {
 
     // Shared with the client thread, under `lock`.
     private let lock = NSLock()
-    private var outbound: [UInt8] = []
-    private var outboundHead = 0
+    private var outbound = HTTP2SendBuffer()
     private var finished = false
     private var closed = false
     private var dataDeferred = false
@@ -58,10 +57,10 @@ public final class HTTP2Stream: @unchecked Sendable {
     var connection: HTTP2Connection?
     var responseDeadline: UInt64 = .max
     var remoteEnded = false
-    var pendingHeaders: [HTTP2Header] = []
+    var pendingHeaders: HTTPFields = []
     var status = 0
 
-    init(url: HTTP2URL, method: String, headers: [HTTP2Header], handlers: HTTP2StreamHandlers,
+    init(url: HTTP2URL, method: String, headers: HTTPFields, handlers: HTTP2StreamHandlers,
          queue: DispatchQueue, configuration: HTTP2ClientConfiguration, client: HTTP2Client) {
         self.url = url
         self.method = method
@@ -87,12 +86,12 @@ public final class HTTP2Stream: @unchecked Sendable {
             lock.unlock()
             throw .streamClosed
         }
-        if outbound.count - outboundHead + bytes.count > sendBufferLimit {
+        if outbound.count + bytes.count > sendBufferLimit {
             hitLimit = true
             lock.unlock()
             throw .sendBufferFull(limit: sendBufferLimit)
         }
-        outbound.append(contentsOf: bytes)
+        outbound.append(bytes)
         let resume = dataDeferred
         dataDeferred = false
         lock.unlock()
@@ -123,7 +122,7 @@ public final class HTTP2Stream: @unchecked Sendable {
     public var bufferedOutboundBytes: Int {
         lock.lock()
         defer { lock.unlock() }
-        return outbound.count - outboundHead
+        return outbound.count
     }
 
     /// Response bytes received and not yet consumed by `onData` (at most the stream window).
@@ -140,8 +139,7 @@ public final class HTTP2Stream: @unchecked Sendable {
     /// Copies up to `capacity` queued bytes into `buffer` for a DATA frame.
     func take(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) -> Take {
         lock.lock()
-        let available = outbound.count - outboundHead
-        if available == 0 {
+        if outbound.isEmpty {
             if finished {
                 lock.unlock()
                 return .bytes(0, endOfStream: true)
@@ -150,19 +148,10 @@ public final class HTTP2Stream: @unchecked Sendable {
             lock.unlock()
             return .deferred
         }
-        let n = min(available, capacity)
-        outbound.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress! + outboundHead, count: n) }
-        outboundHead += n
-        if outboundHead == outbound.count {
-            outbound.removeAll(keepingCapacity: true)
-            outboundHead = 0
-        } else if outboundHead > 64 * 1024 && outboundHead * 2 > outbound.count {
-            outbound.removeSubrange(0..<outboundHead)
-            outboundHead = 0
-        }
-        let writable = hitLimit && outbound.count - outboundHead <= sendBufferLimit / 2
+        let n = outbound.take(into: buffer, capacity: capacity)
+        let writable = hitLimit && outbound.count <= sendBufferLimit / 2
         if writable { hitLimit = false }
-        let finishedNow = finished && outbound.count == outboundHead
+        let finishedNow = finished && outbound.isEmpty
         lock.unlock()
         if writable { queue.async { [handlers] in handlers.onWritable() } }
         return .bytes(n, endOfStream: finishedNow)
@@ -172,7 +161,7 @@ public final class HTTP2Stream: @unchecked Sendable {
     var outboundComplete: Bool {
         lock.lock()
         defer { lock.unlock() }
-        return finished && outbound.count == outboundHead
+        return finished && outbound.isEmpty
     }
 
     func deliverData(_ bytes: [UInt8]) {

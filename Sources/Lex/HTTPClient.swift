@@ -100,6 +100,17 @@ public final class HTTPClient: Sendable {
     public static func deadline(in duration: Duration, from now: DispatchTime = .now()) -> DispatchTime {
         now + .nanoseconds(Int(min(max(duration, .zero), .seconds(86_400)).wholeNanoseconds))
     }
+
+    /// `retry.decide` now, for the exchanges that retry (Lex requests, webhook posts): the
+    /// clocks are read here (the time left before `deadline`, the wall clock for an HTTP-date
+    /// `Retry-After`) and the jitter is drawn here.
+    static func retryDecision(_ retry: RetryPolicy, attempt: Int, failure: RetryPolicy.Failure,
+                              deadline: DispatchTime) -> RetryPolicy.Decision {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let remaining = Double(deadline.uptimeNanoseconds &- min(now, deadline.uptimeNanoseconds)) / 1e9
+        return retry.decide(attempt: attempt, failure: failure, remaining: remaining,
+                            now: Date().timeIntervalSince1970, random: Double.random(in: 0...1))
+    }
 }
 
 /// Why an HTTP attempt produced no complete response.

@@ -129,15 +129,11 @@ private final class PostExchange: @unchecked Sendable {
         }
         if retryable, !handle.state.isCancelled {
             let failure = RetryPolicy.Failure(isRetryable: true, status: status, retryAfter: head?.headers["retry-after"])
-            let now = DispatchTime.now()
-            let remaining = Double(deadline.uptimeNanoseconds &- min(now.uptimeNanoseconds, deadline.uptimeNanoseconds)) / 1e9
-            let decision = retry.decide(attempt: attempt, failure: failure, remaining: remaining,
-                                        now: Date().timeIntervalSince1970, random: Double.random(in: 0...1))
-            if case .retry(let delay) = decision {
+            if case .retry(let delay) = HTTPClient.retryDecision(retry, attempt: attempt, failure: failure, deadline: deadline) {
                 logger.debug("http post retry", metadata: [
                     "attempt": "\(attempt + 1)", "delay_ms": "\(Int(delay * 1000))", "status": "\(status.map(String.init) ?? "none")",
                 ])
-                startAttempt(notBefore: HTTPClient.deadline(in: .seconds(delay), from: now))
+                startAttempt(notBefore: HTTPClient.deadline(in: .seconds(delay)))
                 return
             }
         }

@@ -148,17 +148,12 @@ final class LexExchange: @unchecked Sendable {
             let failure = RetryPolicy.Failure(
                 isRetryable: error.isRetryable, status: head?.status.code, errorCode: Self.errorCode(error),
                 retryAfter: head?.headers["retry-after"])
-            let now = DispatchTime.now()
-            let remaining = Double(deadline.uptimeNanoseconds &- min(now.uptimeNanoseconds, deadline.uptimeNanoseconds)) / 1e9
-            let decision = configuration.retry.decide(
-                attempt: attempt, failure: failure, remaining: remaining,
-                now: Date().timeIntervalSince1970, random: Double.random(in: 0...1))
-            switch decision {
+            switch HTTPClient.retryDecision(configuration.retry, attempt: attempt, failure: failure, deadline: deadline) {
             case .retry(let delay):
                 logger.debug("lex request retry", metadata: [
                     "request": "\(handle.id)", "attempt": "\(attempt + 1)", "delay_ms": "\(Int(delay * 1000))", "error": "\(error)",
                 ])
-                startAttempt(notBefore: HTTPClient.deadline(in: .seconds(delay), from: now))
+                startAttempt(notBefore: HTTPClient.deadline(in: .seconds(delay)))
                 return
             case .giveUp(let reason):
                 logger.debug("lex request failed", metadata: [

@@ -16,7 +16,7 @@ public struct StartConversationRequest: Sendable {
     /// The URL to POST to.
     public let url: String
     /// Lower-case names, as HTTP/2 sends them (`host` becomes `:authority`, so it is left out).
-    public let headers: [HTTP2Header]
+    public let headers: HTTPFields
     /// The event signer seeded with the request's signature: sign every event with it, in order.
     public let eventSigner: SigV4EventSigner
 
@@ -43,7 +43,7 @@ public struct StartConversationRequest: Sendable {
               let eventSigner = SigV4EventSigner(signer: signer, seedSignature: seed)
         else { throw .invalidRequest("the opening request's signature could not be read back") }
         url = base.origin + path
-        headers = signed.headers.filter { !$0.name.caseInsensitiveEquals("host") }.map { HTTP2Header($0.name.lowercased(), $0.value) }
+        headers = HTTPFields(signed.headers.lazy.filter { !$0.name.caseInsensitiveEquals("host") }.map { HTTPField($0.name.lowercased(), $0.value) })
         self.eventSigner = eventSigner
     }
 }

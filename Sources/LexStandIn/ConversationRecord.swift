@@ -11,7 +11,7 @@ public struct ConversationRecord: Sendable {
     public var localeId: String
     public var sessionId: String
     /// Request headers (no pseudo-headers), in order.
-    public var headers: [HTTP2Header]
+    public var headers: HTTPFields
     /// `https` (TLS) or `http` (h2c).
     public var scheme: String
     /// The opening request's SigV4 check.

@@ -51,9 +51,7 @@ public final class ConversationStandIn: @unchecked Sendable {
     let allowedClockSkewSeconds: Double
     let now: @Sendable () -> Date
     let state = NSCondition()
-    private var defaultReply: ConversationReply
-    private var queued: [ConversationReply] = []
-    private var rules: [String: ConversationReply] = [:]
+    private var script: ReplyScript<ConversationReply>
     private var openingFailures: [ConversationFault] = []
     private var records: [ConversationRecord] = []
     private var openSessions: Set<String> = []
@@ -65,7 +63,7 @@ public final class ConversationStandIn: @unchecked Sendable {
         self.verifySignatures = standIn.verifySignatures
         self.allowedClockSkewSeconds = standIn.allowedClockSkewSeconds
         self.now = standIn.now
-        self.defaultReply = configuration.defaultReply
+        self.script = ReplyScript(defaultReply: configuration.defaultReply)
         let box = ConversationBox()
         let handler: HTTP2StandInServer.Handler = { stream in box.value?.open(stream) }
         plainServer = try HTTP2StandInServer(handler: handler)
@@ -86,18 +84,18 @@ public final class ConversationStandIn: @unchecked Sendable {
     // MARK: Script
 
     public func setDefaultReply(_ reply: ConversationReply) {
-        locked { defaultReply = reply }
+        locked { script.defaultReply = reply }
     }
 
     /// The reply to a DTMF entry or text input equal to `transcript` (case and surrounding
     /// whitespace ignored), when no queued reply is pending.
     public func setReply(forTranscript transcript: String, _ reply: ConversationReply) {
-        locked { rules[LexStandIn.key(transcript)] = reply }
+        locked { script.setRule(forText: transcript, reply) }
     }
 
     /// Replies used in order, one per turn (over all streams), before rules and the default.
     public func enqueue(_ replies: ConversationReply...) {
-        locked { queued.append(contentsOf: replies) }
+        locked { script.enqueue(replies) }
     }
 
     /// Faults used in order, one per stream opened: the stream is accepted (200) and then fails so,
@@ -147,11 +145,7 @@ public final class ConversationStandIn: @unchecked Sendable {
     }
 
     func nextReply(for turn: ConversationTurn) -> ConversationReply {
-        locked {
-            if !queued.isEmpty { return queued.removeFirst() }
-            if turn.inputMode != "Speech", let rule = rules[LexStandIn.key(turn.heard)] { return rule }
-            return defaultReply
-        }
+        locked { script.next(forText: turn.inputMode == "Speech" ? nil : turn.heard) }
     }
 
     /// The stand-in ended its side of a stream (an answer's end, a fault): the session id is free
@@ -227,8 +221,8 @@ public final class ConversationStandIn: @unchecked Sendable {
             openStreams[index] = conversation
             if !conflict { openSessions.insert(sessionKey) }
         }
-        stream.respond(status: 200, headers: [HTTP2Header("content-type", "application/vnd.amazon.eventstream"),
-                                              HTTP2Header("x-amzn-requestid", UUID().uuidString.lowercased())])
+        stream.respond(status: 200, headers: [HTTPField("content-type", "application/vnd.amazon.eventstream"),
+                                              HTTPField("x-amzn-requestid", UUID().uuidString.lowercased())])
         conversation.start(failure: conflict ? .conflict : failure)
     }
 
@@ -242,8 +236,8 @@ public final class ConversationStandIn: @unchecked Sendable {
             }
         }
         let body = (try? JSONEncoder().encode(["message": message])).map { Array($0) } ?? []
-        stream.respond(status: status, headers: [HTTP2Header("content-type", "application/json"),
-                                                 HTTP2Header("x-amzn-errortype", type)])
+        stream.respond(status: status, headers: [HTTPField("content-type", "application/json"),
+                                                 HTTPField("x-amzn-errortype", type)])
         stream.send(body)
         stream.finish()
     }

@@ -192,22 +192,6 @@ final class HTTP2ServerConnection: @unchecked Sendable {
         return stream.read(into: buffer, capacity: capacity, flags: flags, session: session)
     }
 
-    static func withNameValues(_ fields: [HTTP2Header], _ body: (UnsafeBufferPointer<nghttp2_nv>) -> Void) {
-        var pointers: [UnsafeMutablePointer<UInt8>] = []
-        defer { pointers.forEach { $0.deallocate() } }
-        func copy(_ text: String) -> (UnsafeMutablePointer<UInt8>, Int) {
-            let bytes = Array(text.utf8)
-            let p = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, bytes.count))
-            p.initialize(from: bytes, count: bytes.count)
-            pointers.append(p)
-            return (p, bytes.count)
-        }
-        let nva = fields.map { field in
-            let (name, value) = (copy(field.name), copy(field.value))
-            return nghttp2_nv(name: name.0, value: value.0, namelen: name.1, valuelen: value.1, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
-        }
-        nva.withUnsafeBufferPointer(body)
-    }
 }
 
 enum HTTP2ServerCallbacks {

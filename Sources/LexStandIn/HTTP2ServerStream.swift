@@ -13,7 +13,7 @@ public final class HTTP2ServerStream: @unchecked Sendable {
     public private(set) var authority = ""
     public private(set) var scheme = ""
     /// Regular header fields (no pseudo-headers), in order.
-    public private(set) var headers: [HTTP2Header] = []
+    public private(set) var headers: HTTPFields = []
     public var onData: @Sendable ([UInt8]) -> Void = { _ in }
     public var onEnd: @Sendable () -> Void = {}
     public var onClose: @Sendable (HTTP2ErrorCode) -> Void = { _ in }
@@ -22,10 +22,9 @@ public final class HTTP2ServerStream: @unchecked Sendable {
     /// nothing is sent.
     weak var connection: HTTP2ServerConnection?
     // Under the connection's lock.
-    var outbound: [UInt8] = []
-    var outboundHead = 0
+    var outbound = HTTP2SendBuffer()
     var ended = false
-    var trailers: [HTTP2Header]?
+    var trailers: HTTPFields?
     var deferred = false
     var responded = false
     var handled = false
@@ -35,7 +34,8 @@ public final class HTTP2ServerStream: @unchecked Sendable {
         self.connection = connection
     }
 
-    public func header(_ name: String) -> String? { headers.first { $0.name == name.lowercased() }?.value }
+    /// The first value of `name` (any case), if present.
+    public func header(_ name: String) -> String? { headers[name] }
 
     func received(name: String, value: String) {
         switch name {
@@ -43,18 +43,19 @@ public final class HTTP2ServerStream: @unchecked Sendable {
         case ":path": path = value
         case ":authority": authority = value
         case ":scheme": scheme = value
-        default: headers.append(HTTP2Header(name, value))
+        default: headers.append(HTTPField(name, value))
         }
     }
 
-    /// Response HEADERS (`:status` and `headers`); the body follows with `send` (DATA).
-    public func respond(status: Int, headers: [HTTP2Header] = []) {
+    /// Response HEADERS (`:status` and `headers`, names sent in lower case); the body follows
+    /// with `send` (DATA).
+    public func respond(status: Int, headers: HTTPFields = []) {
         connection?.withSession { session in
             guard !responded else { return }
             responded = true
-            let fields = [HTTP2Header(":status", String(status))] + headers
+            let fields: HTTPFields = [HTTPField(":status", String(status))] + headers
             var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: HTTP2ServerCallbacks.readBody)
-            HTTP2ServerConnection.withNameValues(fields) { nva in
+            HTTP2NameValues.with(fields) { nva in
                 _ = nghttp2_submit_response(session, streamID, nva.baseAddress, nva.count, &provider)
             }
         }
@@ -64,13 +65,13 @@ public final class HTTP2ServerStream: @unchecked Sendable {
     public func send(_ bytes: [UInt8]) {
         connection?.withSession { session in
             guard !ended else { return }
-            outbound.append(contentsOf: bytes)
+            outbound.append(bytes)
             resume(session)
         }
     }
 
     /// Ends the response after the queued DATA, with `trailers` in a final HEADERS when given.
-    public func finish(trailers: [HTTP2Header]? = nil) {
+    public func finish(trailers: HTTPFields? = nil) {
         connection?.withSession { session in
             guard !ended else { return }
             ended = true
@@ -102,7 +103,7 @@ public final class HTTP2ServerStream: @unchecked Sendable {
     /// Response bytes queued and not yet sent.
     public var bufferedOutboundBytes: Int {
         var n = 0
-        connection?.withSession { _ in n = outbound.count - outboundHead }
+        connection?.withSession { _ in n = outbound.count }
         return n
     }
 
@@ -115,26 +116,16 @@ public final class HTTP2ServerStream: @unchecked Sendable {
 
     /// The data provider: copies queued bytes; EOF (and trailers) once ended and drained.
     func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int, flags: UnsafeMutablePointer<UInt32>, session: OpaquePointer) -> Int {
-        let available = outbound.count - outboundHead
-        if available == 0 && !ended {
+        if outbound.isEmpty && !ended {
             deferred = true
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         }
-        let n = min(available, capacity)
-        outbound.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress! + outboundHead, count: n) }
-        outboundHead += n
-        if outboundHead == outbound.count {
-            outbound.removeAll(keepingCapacity: true)
-            outboundHead = 0
-        } else if outboundHead > 1 << 20 {
-            outbound.removeSubrange(0..<outboundHead)
-            outboundHead = 0
-        }
+        let n = outbound.take(into: buffer, capacity: capacity)
         if ended && outbound.isEmpty {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             if let trailers {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-                HTTP2ServerConnection.withNameValues(trailers) { nva in
+                HTTP2NameValues.with(trailers) { nva in
                     _ = nghttp2_submit_trailer(session, streamID, nva.baseAddress, nva.count)
                 }
             }
@@ -147,13 +138,13 @@ public final class HTTP2ServerStream: @unchecked Sendable {
 /// as it arrives, END_STREAM when the client's ends, trailer `x-echo-bytes` with the total.
 public enum HTTP2EchoHandler {
     public static let handler: HTTP2StandInServer.Handler = { stream in
-        stream.respond(status: 200, headers: [HTTP2Header("content-type", stream.header("content-type") ?? "application/octet-stream")])
+        stream.respond(status: 200, headers: [HTTPField("content-type", stream.header("content-type") ?? "application/octet-stream")])
         let total = ByteCounter()
         stream.onData = { bytes in
             total.add(bytes.count)
             stream.send(bytes)
         }
-        stream.onEnd = { stream.finish(trailers: [HTTP2Header("x-echo-bytes", String(total.value))]) }
+        stream.onEnd = { stream.finish(trailers: [HTTPField("x-echo-bytes", String(total.value))]) }
     }
 
     final class ByteCounter: @unchecked Sendable {

@@ -100,10 +100,8 @@ public final class LexStandIn: @unchecked Sendable {
 
     var server: LoopbackHTTPServer?
     let state = NSCondition()
-    var defaultReply: Reply
-    var queued: [Reply] = []
+    var script: ReplyScript<Reply>
     var webhookFailures: [Reply] = []
-    var rules: [String: Reply] = [:]
     var records: [RecordedRequest] = []
     var disconnects = 0
     var handling = 0
@@ -117,7 +115,7 @@ public final class LexStandIn: @unchecked Sendable {
 
     public init(configuration: Configuration) throws {
         self.configuration = configuration
-        self.defaultReply = configuration.defaultReply
+        self.script = ReplyScript(defaultReply: configuration.defaultReply)
         let box = WeakBox()
         let conversations = try ConversationStandIn(configuration: configuration.streaming, standIn: configuration)
         self.conversations = conversations
@@ -145,18 +143,18 @@ public final class LexStandIn: @unchecked Sendable {
     // MARK: Script
 
     public func setDefaultReply(_ reply: Reply) {
-        locked { defaultReply = reply }
+        locked { script.defaultReply = reply }
     }
 
     /// The reply to text input equal to `text` (case and surrounding
     /// whitespace ignored), when no queued reply is pending.
     public func setReply(forText text: String, _ reply: Reply) {
-        locked { rules[Self.key(text)] = reply }
+        locked { script.setRule(forText: text, reply) }
     }
 
     /// Replies used in order, one per Lex request, before rules and default.
     public func enqueue(_ replies: Reply...) {
-        locked { queued.append(contentsOf: replies) }
+        locked { script.enqueue(replies) }
     }
 
     /// Answers used in order, one per webhook post, before the usual `200 {}`: their
@@ -231,9 +229,5 @@ public final class LexStandIn: @unchecked Sendable {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-
-    static func key(_ text: String) -> String {
-        text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
     }
 }

@@ -115,28 +115,7 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         self.handler = handler
         self.http2Handoff = http2Handoff
         self.maxBodyBytes = maxBodyBytes
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw LexStandInError.socket("socket", errno) }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = requestedPort.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 1024) == 0 else {
-            let e = errno
-            close(fd)
-            throw LexStandInError.socket("bind/listen", e)
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        listenFD = fd
-        port = UInt16(bigEndian: address.sin_port)
+        (listenFD, port) = try LoopbackListener.open(port: requestedPort)
         let thread = Thread { [self] in acceptLoop() }
         thread.name = "lex-standin-accept"
         thread.start()
@@ -163,14 +142,7 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     }
 
     private func acceptLoop() {
-        while true {
-            let fd = accept(listenFD, nil, nil)
-            if fd < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                break
-            }
-            var yes: Int32 = 1
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
+        while let fd = LoopbackListener.accept(listenFD) {
             lock.lock()
             if stopped {
                 lock.unlock()

@@ -144,11 +144,7 @@ extension LexStandIn {
     }
 
     func nextReply(forText text: String?) -> Reply {
-        locked {
-            if !queued.isEmpty { return queued.removeFirst() }
-            if let text, let rule = rules[Self.key(text)] { return rule }
-            return defaultReply
-        }
+        locked { script.next(forText: text) }
     }
 
     func append(_ record: RecordedRequest) {

@@ -36,11 +36,8 @@ final class ConversationTestClient: @unchecked Sendable {
         request = sigv4.signed(request, payload: .streamingEvents, date: SigV4Date(Date()))
         let authorization = request.header("authorization") ?? ""
         signer = SigV4EventSigner(signer: sigv4, seedSignature: SigV4EventSigner.signature(fromAuthorization: authorization) ?? "")!
-        var headers = request.headers.filter { $0.name.lowercased() != "host" }.map { HTTP2Header($0.name.lowercased(), $0.value) }
-        if let contentSHA256 {
-            headers.removeAll { $0.name == "x-amz-content-sha256" }
-            headers.append(HTTP2Header("x-amz-content-sha256", contentSHA256))
-        }
+        var headers = HTTPFields(request.headers.filter { $0.name.lowercased() != "host" }.map { HTTPField($0.name.lowercased(), $0.value) })
+        if let contentSHA256 { headers.set("x-amz-content-sha256", contentSHA256) }
         let box = ClientBox()
         // The handlers run on `queue`: held until `box` holds this client, or a stream that ends
         // at once (a GOAWAY at the opening) would report its end to nobody.

@@ -12,14 +12,17 @@ final class StreamRecorder: @unchecked Sendable {
     private let ended = DispatchSemaphore(value: 0)
     private let writable = DispatchSemaphore(value: 0)
     private(set) var status = 0
+    private(set) var headers: HTTPFields = []
     private(set) var body: [UInt8] = []
-    private(set) var trailers: [HTTP2Header] = []
+    private(set) var trailers: HTTPFields = []
     private(set) var end: HTTP2Error??
     private(set) var events: [String] = []
 
     var handlers: HTTP2StreamHandlers {
         HTTP2StreamHandlers(
-            onResponse: { status, _ in self.lock.withLock { self.status = status; self.events.append("response") } },
+            onResponse: { status, headers in
+                self.lock.withLock { self.status = status; self.headers = headers; self.events.append("response") }
+            },
             onData: { bytes in self.lock.withLock { self.body += bytes } },
             onTrailers: { t in self.lock.withLock { self.trailers = t; self.events.append("trailers") } },
             onWritable: { self.writable.signal() },
@@ -47,8 +50,8 @@ final class StreamRecorder: @unchecked Sendable {
         }
     }
 
-    var received: (status: Int, body: [UInt8], trailers: [HTTP2Header], events: [String]) {
-        lock.withLock { (status, body, trailers, events) }
+    var received: (status: Int, headers: HTTPFields, body: [UInt8], trailers: HTTPFields, events: [String]) {
+        lock.withLock { (status, headers, body, trailers, events) }
     }
 }
 

@@ -23,7 +23,7 @@ import Testing
         let client = HTTP2Client(configuration: configuration)
         defer { client.shutdown() }
         let recorder = StreamRecorder()
-        let stream = try client.open(url: url, headers: [HTTP2Header("content-type", "application/vnd.amazon.eventstream")],
+        let stream = try client.open(url: url, headers: [HTTPField("content-type", "application/vnd.amazon.eventstream")],
                                      queue: recorder.queue, handlers: recorder.handlers)
         var sent: [UInt8] = []
         for i in 0..<1000 {
@@ -37,7 +37,7 @@ import Testing
         #expect(r.status == 200)
         #expect(r.body.count == 320_000)
         #expect(r.body == sent)
-        #expect(r.trailers == [HTTP2Header("x-echo-bytes", "320000")])
+        #expect(r.trailers == [HTTPField("x-echo-bytes", "320000")])
         #expect(r.events == ["response", "trailers", "end"])
     }
 
@@ -60,8 +60,9 @@ import Testing
         defer { client.shutdown() }
         let recorder = StreamRecorder()
         _ = try client.open(url: "https://localhost:\(server.port)/", headers: [], queue: recorder.queue, handlers: recorder.handlers)
-        guard case .some(.some(.tlsFailed(let host, let reason))) = recorder.waitEnd() else {
-            Issue.record("expected a TLS failure")
+        let end = recorder.waitEnd()
+        guard case .some(.some(.tlsFailed(let host, let reason))) = end else {
+            Issue.record("expected a TLS failure, got \(String(describing: end))")
             return
         }
         #expect(host == "localhost")
@@ -157,7 +158,7 @@ import Testing
 
     @Test func aResponseBeforeTheRequestEndsEndsTheStream() throws {
         let server = try HTTP2StandInServer { stream in
-            stream.respond(status: 403, headers: [HTTP2Header("x-amzn-errortype", "AccessDeniedException")])
+            stream.respond(status: 403, headers: [HTTPField("x-amzn-errortype", "AccessDeniedException")])
             stream.send(Array("{}".utf8))
             stream.finish()
         }
@@ -333,8 +334,8 @@ import Testing
         configuration.logger = Logger(label: "test") { _ in CapturingLogHandler(store: store) }
         let client = HTTP2Client(configuration: configuration)
         defer { client.shutdown() }
-        let headers = [HTTP2Header("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261130/us-east-1/lex/aws4_request, " + signature),
-                       HTTP2Header("x-amz-security-token", token)]
+        let headers: HTTPFields = [HTTPField("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261130/us-east-1/lex/aws4_request, " + signature),
+                                   HTTPField("x-amz-security-token", token)]
         let tls = try tlsServer(HTTP2EchoHandler.handler)  // untrusted: the client's TLS fails
         defer { tls.stop() }
         let goAway = try HTTP2StandInServer { stream in stream.goAway(.internalError) }
