@@ -24,12 +24,6 @@ struct InboundAudio {
         resampler = try CallAudioError.resampler(settings.resampling.inbound)
     }
 
-    /// Whether `count` bytes is an audio message this call takes: whole 16-bit samples, not
-    /// empty, at most eight frames (README "What happens during a call": else close 1003).
-    func accepts(byteCount count: Int) -> Bool {
-        count % 2 == 0 && count <= frameBytes * 8 && count > 0
-    }
-
     /// Feeds one message; the segmenter's events go to `events` (emptied first). A frame the
     /// segmenter rejects (a programming error: frames are cut to its size) is skipped and its
     /// error returned.
