@@ -199,10 +199,8 @@ struct CallStateMachine {
         switch state {
         case .awaitingStart:
             endBeforeStart(code, reason)
-        case .active(let call):
-            finish(call, CallEnd(code: code, reason: reason, byPeer: byPeer, closeSocket: false), at: now)
-        case .streaming(let call):
-            finish(call, CallEnd(code: code, reason: reason, byPeer: byPeer, closeSocket: false), at: now)
+        case .active(let call): finish(call, CallEnd(code: code, reason: reason, byPeer: byPeer, closeSocket: false), at: now)
+        case .streaming(let call): finish(call, CallEnd(code: code, reason: reason, byPeer: byPeer, closeSocket: false), at: now)
         case .ended:
             return
         }
@@ -219,17 +217,25 @@ struct CallStateMachine {
             actions.append(.count(.badInput(.credentials)))
             return failBeforeStart(.policyViolation, "invalid start message: \(error)")
         }
-        if context.route.isStreaming { return startStreaming(settings, held: held, at: now) }
-        let call: ActiveCall
+        if context.route.isStreaming {
+            begin(StreamingCall.self, settings, held: held, at: now)
+        } else {
+            begin(ActiveCall.self, settings, held: held, at: now)
+        }
+    }
+
+    /// Starts the call of the route's kind; the audio that came before the start message goes first.
+    private mutating func begin<Call: LiveCall>(_: Call.Type, _ settings: CallSettings, held: HeldAudio, at now: Instant) {
+        let call: Call
         do {
-            call = try ActiveCall(settings: settings, api: context.route.api, startedAt: now, lastTick: lastTick,
-                                  fallbackPrompt: context.fallbackPrompt?.pcm(rate: settings.sampleRate))
+            call = try Call(settings: settings, api: context.route.api, startedAt: now, lastTick: lastTick,
+                            fallbackPrompt: context.fallbackPrompt?.pcm(rate: settings.sampleRate))
         } catch {
             actions.append(.count(.badInput(.startParameters)))
             return failBeforeStart(.policyViolation, "invalid start message: \(error)")
         }
         actions.append(.started(settings))
-        actions.append(.log(.info, "call started", ["params": "\(settings)"]))
+        actions.append(.log(.info, "call started", Call.startedMetadata.merging(["params": "\(settings)"]) { _, new in new }))
         actions.append(.sendText("ok"))
         actions.append(.emit(.callStarted(CallStarted(rate: settings.sampleRate, api: context.route.api.rawValue, region: settings.region))))
         call.begin(at: now, &actions)
@@ -240,15 +246,15 @@ struct CallStateMachine {
     }
 
     /// After an input: the call goes on, or ends as it decided.
-    private mutating func settle(_ call: ActiveCall, at now: Instant) {
+    mutating func settle<Call: LiveCall>(_ call: Call, at now: Instant) {
         if let end = call.ending {
             finish(call, end, at: now)
         } else {
-            state = .active(call)
+            state = call.state
         }
     }
 
-    private mutating func finish(_ call: ActiveCall, _ end: CallEnd, at now: Instant) {
+    private mutating func finish<Call: LiveCall>(_ call: Call, _ end: CallEnd, at now: Instant) {
         if end.closeSocket { actions.append(.close(end.code, reason: end.reason)) }
         call.end(end, at: now, &actions)
         actions.append(.release)
