@@ -106,14 +106,8 @@ struct CallStateMachine {
             case .success(let parameters):
                 start(parameters, held: held, at: now)
             }
-        case .active(let call):
-            call.receiveText(text, at: now, &actions)
-            settle(call, at: now)
-        case .streaming(let call):
-            call.receiveText(text, at: now, &actions)
-            settle(call, at: now)
-        case .ended:
-            return
+        case .active, .streaming, .ended:
+            drive(.text(text), at: now)
         }
     }
 
@@ -124,14 +118,8 @@ struct CallStateMachine {
             state = .ended  // (for a moment: so that `held` is not shared, and appending does not copy it)
             held.append(data)
             state = .awaitingStart(held, deadline: deadline)
-        case .active(let call):
-            call.receiveAudio(data, at: now, &actions)
-            settle(call, at: now)
-        case .streaming(let call):
-            call.receiveAudio(data, at: now, &actions)
-            settle(call, at: now)
-        case .ended:
-            return
+        case .active, .streaming, .ended:
+            drive(.audio(data), at: now)
         }
     }
 
@@ -143,13 +131,23 @@ struct CallStateMachine {
             guard now >= deadline else { return }
             actions.append(.count(.badInput(.startTimeout)))
             failBeforeStart(.policyViolation, "no valid start message within \(context.configuration.call.startTimeout.milliseconds) ms")
+        case .active, .streaming, .ended:
+            drive(.tick, at: now)
+        }
+    }
+
+    /// An input both kinds of call take, to the call of either kind, which then goes on or
+    /// ends; after the end, nothing. Inlined into each input, so that `input` folds away.
+    @inline(__always)
+    private mutating func drive(_ input: CallInput, at now: Instant) {
+        switch state {
         case .active(let call):
-            call.tick(at: now, &actions)
+            call.take(input, at: now, &actions)
             settle(call, at: now)
         case .streaming(let call):
-            call.tick(at: now, &actions)
+            call.take(input, at: now, &actions)
             settle(call, at: now)
-        case .ended:
+        case .awaitingStart, .ended:
             return
         }
     }
