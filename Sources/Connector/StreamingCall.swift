@@ -208,7 +208,7 @@ struct StreamingReplyAudio {
     let callRate: Int
     private var resampler: Resampler?
     private var fromRate: Int?
-    private var skipBytes = 0
+    private var trim = LatencyTrim()
 
     init(callRate: Int) { self.callRate = callRate }
 
@@ -218,25 +218,16 @@ struct StreamingReplyAudio {
         if first || rate != fromRate {
             fromRate = rate
             resampler = rate == callRate ? nil : try? Resampler(from: rate, to: callRate)
-            skipBytes = (resampler?.outputLatency ?? 0) * 2
+            trim.restart(latency: resampler?.outputLatency ?? 0)
         }
         guard let r = resampler else { return playback.append(chunk) }
-        appendSkipping(r.process(littleEndian: chunk), to: &playback)
+        trim.append(r.process(littleEndian: chunk), to: &playback)
     }
 
     /// The prompt ended: its filter tail, appended.
     mutating func finish(to playback: inout PlaybackBuffer) {
         guard let r = resampler else { return }
-        appendSkipping(PCM.littleEndianBytes(r.flush()), to: &playback)
+        trim.append(PCM.littleEndianBytes(r.flush()), to: &playback)
         r.reset()
-    }
-
-    private mutating func appendSkipping(_ bytes: [UInt8], to playback: inout PlaybackBuffer) {
-        if skipBytes >= bytes.count {
-            skipBytes -= bytes.count
-            return
-        }
-        playback.append(bytes[skipBytes...])
-        skipBytes = 0
     }
 }
