@@ -84,7 +84,7 @@ extension ActiveCall {
     /// no input open; when it runs out, `no_input` is reported and the no-input text goes to Lex.
     func checkNoInput(at now: Instant, _ actions: inout [CallAction]) {
         guard capture.awaitingInput, capture.noInputTimeout > .zero else { return }
-        guard case .idle = lex, output == .silent, !closeAfterPlayback,
+        guard case .idle = lex, core.output == .silent, !closeAfterPlayback,
               !inbound.segmenter.isSpeaking, dtmf.digits.isEmpty else {
             capture.noInputDeadline = nil
             return

@@ -38,7 +38,7 @@ extension ActiveCall {
     func lexAudio(_ chunk: [UInt8], at now: Instant, _ actions: inout [CallAction]) {
         guard case .awaiting(var turn, let queue) = lex else { preconditionFailure("Lex reply audio with no turn open") }
         guard !turn.discarding, !turn.overflowed else { return }
-        if playback.queuedDuration >= Self.maxQueuedReply {
+        if core.playback.queuedDuration >= Self.maxQueuedReply {
             turn.overflowed = true
             lex = .awaiting(turn, queue: queue)
             actions.append(.count(.error(.replyOverflow)))
@@ -46,8 +46,8 @@ extension ActiveCall {
             return
         }
         if settings.recording { replyRecord += chunk }
-        reply.append(chunk, to: &playback)
-        output.replyAudioArrived()
+        reply.append(chunk, to: &core.playback)
+        core.output.replyAudioArrived()
         startPlaybackIfReady(at: now, &actions)
     }
 
@@ -59,7 +59,7 @@ extension ActiveCall {
         switch result {
         case .success(let t):
             actions.append(.count(.lexRequest(api: api, status: .http(t.statusCode))))
-            stats.lexTurns += 1
+            core.stats.lexTurns += 1
             if !t.sessionAttributes.isEmpty { sessionAttributes = t.sessionAttributes }
             applyCapture(t, &actions)
             actions.append(.log(.info, "lex turn", [
@@ -74,8 +74,8 @@ extension ActiveCall {
                 actions.append(.record(samples: PCM.samples(littleEndian: replyRecord), rate: 16000, kind: .reply))
             }
             if !turn.discarding {
-                reply.finish(to: &playback)
-                playback.finish()
+                reply.finish(to: &core.playback)
+                core.playback.finish()
                 replyComplete()
                 startPlaybackIfReady(at: now, &actions)
             }
@@ -89,7 +89,7 @@ extension ActiveCall {
             // Not delivered after `cancelLex` (LexConversation's contract); nothing to play.
             break
         case .failure(let error):
-            stats.lexErrors += 1
+            core.stats.lexErrors += 1
             capture.awaitingInput = false
             let status: ConnectorMetrics.LexRequestStatus
             if case .service(let s, _, _) = error { status = .http(s) } else { status = .noResponse }
@@ -97,17 +97,17 @@ extension ActiveCall {
             actions.append(.count(.error(.lex)))
             actions.append(.log(.error, "lex request failed: \(error)"))
             actions.append(.emit(.error(CallError(kind: "lex", message: "\(error)", retryable: error.isRetryable))))
-            if let prompt = fallbackPrompt, !output.isPlaying {
-                playback.append(prompt)
-                playback.finish()
+            if let prompt = fallbackPrompt, !core.output.isPlaying {
+                core.playback.append(prompt)
+                core.playback.finish()
                 replyComplete()
                 startPlaybackIfReady(at: now, &actions)
             }
         }
-        if output == .silent && playback.availableFrames == 0 { playbackFinished(&actions) }
+        if core.output == .silent && core.playback.availableFrames == 0 { playbackFinished(&actions) }
         if case .between(var waiting) = lex {
             lex = .idle
-            if ending == nil, let next = waiting.popFirst() { send(next, queue: waiting, at: now, &actions) }
+            if core.ending == nil, let next = waiting.popFirst() { send(next, queue: waiting, at: now, &actions) }
         }
     }
 
@@ -128,32 +128,19 @@ extension ActiveCall {
     // MARK: - Playback
 
     private func startPlaybackIfReady(at now: Instant, _ actions: inout [CallAction]) {
-        guard !output.isPlaying, playback.availableFrames > 0 else { return }
-        if turnFirstFrameAt == nil { turnFirstFrameAt = now }
-        let paced = PacedPlayback.begin(at: now, lastTick: lastTick)
-        output = .playing(paced, streaming: output == .buffering)
-        actions.append(.emit(.playbackStarted(PlaybackStarted())))
-        sendDueFrames(at: paced.start, &actions)
-    }
-
-    /// Sends the frames due by `now` (`PacedPlayback`); at the end of the audio, playback
-    /// finishes, or, when Lex is slower than real time, waits silent for more.
-    func sendDueFrames(at now: Instant, _ actions: inout [CallAction]) {
-        if output.sendDueFrames(at: now, from: &playback, counts: &pending, &actions) { playbackFinished(&actions) }
+        let playback = core.startPlaybackIfReady(at: now, &actions)
+        if playback.started && turnFirstFrameAt == nil { turnFirstFrameAt = now }
+        if playback.finished { playbackFinished(&actions) }
     }
 
     /// The audio queued so far has played; close now if the conversation is over.
-    private func playbackFinished(_ actions: inout [CallAction]) {
-        if case .playing(let paced, _) = output {
-            output = .silent
-            stats.framesPlayed += paced.framesSent
-            actions.append(.emit(.playbackFinished(PlaybackFinished(frames: paced.framesSent))))
-        }
-        if closeAfterPlayback, case .idle = lex { close(.normal, "conversation ended") }
+    func playbackFinished(_ actions: inout [CallAction]) {
+        core.playbackFinished(&actions)
+        if closeAfterPlayback, case .idle = lex { core.close(.normal, "conversation ended") }
     }
 
     /// The reply stream is complete: what it left plays out, or nothing streams any more.
-    private func replyComplete() { output.replyComplete() }
+    private func replyComplete() { core.output.replyComplete() }
 }
 
 extension ActiveCall.Output {

@@ -24,12 +24,6 @@ struct InboundAudio {
         resampler = try CallAudioError.resampler(settings.resampling.inbound)
     }
 
-    /// Whether `count` bytes is an audio message this call takes: whole 16-bit samples, not
-    /// empty, at most eight frames (README "What happens during a call": else close 1003).
-    func accepts(byteCount count: Int) -> Bool {
-        count % 2 == 0 && count <= frameBytes * 8 && count > 0
-    }
-
     /// Feeds one message; the segmenter's events go to `events` (emptied first). A frame the
     /// segmenter rejects (a programming error: frames are cut to its size) is skipped and its
     /// error returned.
@@ -69,8 +63,7 @@ struct InboundAudio {
 /// exact length.
 struct ReplyAudio {
     let resampler: Resampler?
-    /// Bytes still to drop at the start of the current reply.
-    private var skipBytes = 0
+    private var trim = LatencyTrim()
 
     init(settings: CallSettings) throws(CallAudioError) {
         resampler = try CallAudioError.resampler(settings.resampling.reply)
@@ -80,28 +73,40 @@ struct ReplyAudio {
     mutating func beginReply() {
         guard let r = resampler else { return }
         r.reset()
-        skipBytes = r.outputLatency * 2
+        trim.restart(latency: r.outputLatency)
     }
 
     /// The next chunk of the reply, appended to `playback` at the call's rate.
     mutating func append(_ chunk: [UInt8], to playback: inout PlaybackBuffer) {
         guard let r = resampler else { return playback.append(chunk) }
-        appendSkipping(r.process(littleEndian: chunk), to: &playback)
+        trim.append(r.process(littleEndian: chunk), to: &playback)
     }
 
     /// The reply is complete: its filter tail, appended.
     mutating func finish(to playback: inout PlaybackBuffer) {
         guard let r = resampler else { return }
-        appendSkipping(PCM.littleEndianBytes(r.flush()), to: &playback)
+        trim.append(PCM.littleEndianBytes(r.flush()), to: &playback)
     }
+}
 
-    private mutating func appendSkipping(_ bytes: [UInt8], to playback: inout PlaybackBuffer) {
-        if skipBytes >= bytes.count {
-            skipBytes -= bytes.count
+/// A resampled reply less the resampler's filter delay at its start (`Resampler.outputLatency`
+/// samples of the filter's own silence), so a reply keeps its exact length. Turn-based replies
+/// (`ReplyAudio`) and streaming prompts (`StreamingReplyAudio`) both go through one.
+struct LatencyTrim {
+    /// Bytes still to drop at the start of the current reply.
+    private var bytes = 0
+
+    /// A reply begins: its first `latency` samples (16-bit) are dropped.
+    mutating func restart(latency: Int) { bytes = latency * 2 }
+
+    /// Appends `pcm` to `playback`, less what is still to drop.
+    mutating func append(_ pcm: [UInt8], to playback: inout PlaybackBuffer) {
+        if bytes >= pcm.count {
+            bytes -= pcm.count
             return
         }
-        playback.append(bytes[skipBytes...])
-        skipBytes = 0
+        playback.append(pcm[bytes...])
+        bytes = 0
     }
 }
 

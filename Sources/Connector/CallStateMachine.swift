@@ -106,14 +106,8 @@ struct CallStateMachine {
             case .success(let parameters):
                 start(parameters, held: held, at: now)
             }
-        case .active(let call):
-            call.receiveText(text, at: now, &actions)
-            settle(call, at: now)
-        case .streaming(let call):
-            call.receiveText(text, at: now, &actions)
-            settle(call, at: now)
-        case .ended:
-            return
+        case .active, .streaming, .ended:
+            drive(.text(text), at: now)
         }
     }
 
@@ -124,14 +118,8 @@ struct CallStateMachine {
             state = .ended  // (for a moment: so that `held` is not shared, and appending does not copy it)
             held.append(data)
             state = .awaitingStart(held, deadline: deadline)
-        case .active(let call):
-            call.receiveAudio(data, at: now, &actions)
-            settle(call, at: now)
-        case .streaming(let call):
-            call.receiveAudio(data, at: now, &actions)
-            settle(call, at: now)
-        case .ended:
-            return
+        case .active, .streaming, .ended:
+            drive(.audio(data), at: now)
         }
     }
 
@@ -143,13 +131,23 @@ struct CallStateMachine {
             guard now >= deadline else { return }
             actions.append(.count(.badInput(.startTimeout)))
             failBeforeStart(.policyViolation, "no valid start message within \(context.configuration.call.startTimeout.milliseconds) ms")
+        case .active, .streaming, .ended:
+            drive(.tick, at: now)
+        }
+    }
+
+    /// An input both kinds of call take, to the call of either kind, which then goes on or
+    /// ends; after the end, nothing. Inlined into each input, so that `input` folds away.
+    @inline(__always)
+    private mutating func drive(_ input: CallInput, at now: Instant) {
+        switch state {
         case .active(let call):
-            call.tick(at: now, &actions)
+            call.take(input, at: now, &actions)
             settle(call, at: now)
         case .streaming(let call):
-            call.tick(at: now, &actions)
+            call.take(input, at: now, &actions)
             settle(call, at: now)
-        case .ended:
+        case .awaitingStart, .ended:
             return
         }
     }
@@ -199,10 +197,8 @@ struct CallStateMachine {
         switch state {
         case .awaitingStart:
             endBeforeStart(code, reason)
-        case .active(let call):
-            finish(call, CallEnd(code: code, reason: reason, byPeer: byPeer, closeSocket: false), at: now)
-        case .streaming(let call):
-            finish(call, CallEnd(code: code, reason: reason, byPeer: byPeer, closeSocket: false), at: now)
+        case .active(let call): finish(call, CallEnd(code: code, reason: reason, byPeer: byPeer, closeSocket: false), at: now)
+        case .streaming(let call): finish(call, CallEnd(code: code, reason: reason, byPeer: byPeer, closeSocket: false), at: now)
         case .ended:
             return
         }
@@ -219,17 +215,25 @@ struct CallStateMachine {
             actions.append(.count(.badInput(.credentials)))
             return failBeforeStart(.policyViolation, "invalid start message: \(error)")
         }
-        if context.route.isStreaming { return startStreaming(settings, held: held, at: now) }
-        let call: ActiveCall
+        if context.route.isStreaming {
+            begin(StreamingCall.self, settings, held: held, at: now)
+        } else {
+            begin(ActiveCall.self, settings, held: held, at: now)
+        }
+    }
+
+    /// Starts the call of the route's kind; the audio that came before the start message goes first.
+    private mutating func begin<Call: LiveCall>(_: Call.Type, _ settings: CallSettings, held: HeldAudio, at now: Instant) {
+        let call: Call
         do {
-            call = try ActiveCall(settings: settings, api: context.route.api, startedAt: now, lastTick: lastTick,
-                                  fallbackPrompt: context.fallbackPrompt?.pcm(rate: settings.sampleRate))
+            call = try Call(settings: settings, api: context.route.api, startedAt: now, lastTick: lastTick,
+                            fallbackPrompt: context.fallbackPrompt?.pcm(rate: settings.sampleRate))
         } catch {
             actions.append(.count(.badInput(.startParameters)))
             return failBeforeStart(.policyViolation, "invalid start message: \(error)")
         }
         actions.append(.started(settings))
-        actions.append(.log(.info, "call started", ["params": "\(settings)"]))
+        actions.append(.log(.info, "call started", Call.startedMetadata.merging(["params": "\(settings)"]) { _, new in new }))
         actions.append(.sendText("ok"))
         actions.append(.emit(.callStarted(CallStarted(rate: settings.sampleRate, api: context.route.api.rawValue, region: settings.region))))
         call.begin(at: now, &actions)
@@ -240,15 +244,15 @@ struct CallStateMachine {
     }
 
     /// After an input: the call goes on, or ends as it decided.
-    private mutating func settle(_ call: ActiveCall, at now: Instant) {
+    mutating func settle<Call: LiveCall>(_ call: Call, at now: Instant) {
         if let end = call.ending {
             finish(call, end, at: now)
         } else {
-            state = .active(call)
+            state = call.state
         }
     }
 
-    private mutating func finish(_ call: ActiveCall, _ end: CallEnd, at now: Instant) {
+    private mutating func finish<Call: LiveCall>(_ call: Call, _ end: CallEnd, at now: Instant) {
         if end.closeSocket { actions.append(.close(end.code, reason: end.reason)) }
         call.end(end, at: now, &actions)
         actions.append(.release)

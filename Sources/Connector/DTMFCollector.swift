@@ -31,6 +31,11 @@ struct DTMFCollector: Sendable, Equatable {
     /// The digits Vonage may send in `websocket:dtmf`.
     static let keys = "0123456789*#ABCD"
 
+    /// Whether a `websocket:dtmf` event's `digit` is one key of `keys`.
+    static func isKey(_ digit: String) -> Bool {
+        digit.count == 1 && digit.first.map { keys.contains($0) } == true
+    }
+
     /// The rules for the turn that follows a Lex reply (nil: the call's own); digits already
     /// collected stay.
     mutating func apply(_ capture: LexCaptureSettings) {

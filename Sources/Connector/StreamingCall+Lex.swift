@@ -53,7 +53,7 @@ extension StreamingCall {
     }
 
     private func intentResult(_ event: StartConversation.IntentResultEvent, at now: Instant, _ actions: inout [CallAction]) {
-        stats.lexTurns += 1
+        core.stats.lexTurns += 1
         if let attributes = event.sessionState?.sessionAttributes, !attributes.isEmpty { sessionAttributes = attributes }
         let closeAttribute = sessionAttributes["nexmo-close"].map { !["", "false", "0", "no"].contains($0.lowercased()) } ?? false
         let dialogClose = event.sessionState?.dialogAction?.type == "Close"
@@ -88,13 +88,13 @@ extension StreamingCall {
 
     private func streamFailed(_ fault: LexStreamFault, at now: Instant, _ actions: inout [CallAction]) {
         guard stream == .open else { return }
-        stats.lexErrors += 1
+        core.stats.lexErrors += 1
         actions.append(.count(.streamError(fault.metricType)))
         actions.append(.count(.error(.lex)))
         actions.append(.log(.error, "lex stream failed: \(fault)"))
         actions.append(.emit(.error(CallError(kind: "lex", message: fault.description, retryable: fault.isRetryable))))
         // The stream's prompt state goes with it; what already came keeps playing.
-        if case .open = prompt { reply.finish(to: &playback); playback.finish(); replyComplete() }
+        if case .open = prompt { reply.finish(to: &core.playback); core.playback.finish(); replyComplete() }
         prompt = .none
         if fault.isRetryable && faultsInARow < Self.maxReopens && closeRequestedAt == nil {
             faultsInARow += 1
@@ -104,16 +104,16 @@ extension StreamingCall {
         stream = .closed
         actions.append(.endStream)
         if let fallback = fallbackPrompt {
-            if case .playing = output {} else { playback.clear() }
-            playback.append(fallback)
-            playback.finish()
+            if case .playing = core.output {} else { core.playback.clear() }
+            core.playback.append(fallback)
+            core.playback.finish()
             replyComplete()
             closeRequestedAt = now
             promptStartedAt = now
             prompt = .ended
             startPlaybackIfReady(at: now, &actions)
         } else {
-            fail(.internalError, fault.description, &actions)
+            core.fail(.internalError, fault.description, &actions)
         }
     }
 
@@ -125,12 +125,12 @@ extension StreamingCall {
             flushTurn(at: now, &actions)
             prompt = .open(firstChunkAt: now)
             promptStartedAt = now
-            firstChunkAwaitingFrame = output == .silent ? now : nil
+            firstChunkAwaitingFrame = core.output == .silent ? now : nil
             first = true
             promptOverflowed = false
         }
         // The same bound as a turn-based reply's: a prompt far ahead of playback is cut.
-        if playback.queuedDuration >= ActiveCall.maxQueuedReply {
+        if core.playback.queuedDuration >= ActiveCall.maxQueuedReply {
             if !promptOverflowed {
                 promptOverflowed = true
                 actions.append(.count(.error(.replyOverflow)))
@@ -138,64 +138,48 @@ extension StreamingCall {
             }
             return
         }
-        reply.append(chunk, rate: rate, first: first, to: &playback)
-        output.replyAudioArrived()
+        reply.append(chunk, rate: rate, first: first, to: &core.playback)
+        core.output.replyAudioArrived()
         startPlaybackIfReady(at: now, &actions)
     }
 
     private func promptEnded(at now: Instant, _ actions: inout [CallAction]) {
         guard case .open = prompt else { return }
-        reply.finish(to: &playback)
-        playback.finish()
+        reply.finish(to: &core.playback)
+        core.playback.finish()
         prompt = .ended
         replyComplete()
         startPlaybackIfReady(at: now, &actions)
-        if output == .silent && playback.queuedBytes == 0 { playbackFinished(&actions) }
+        if core.output == .silent && core.playback.queuedBytes == 0 { playbackFinished(&actions) }
     }
 
     /// Lex interrupted the prompt: drop it here and at Vonage; no completion is due for it.
     private func interrupted(_ reason: String, _ actions: inout [CallAction]) {
-        stats.bargeIns += 1
-        let queuedMs = playback.queuedBytes * 1000 / (settings.sampleRate * 2)
-        playback.clear()
-        output = .silent
         prompt = .none
-        actions.append(.sendText(#"{"action":"clear"}"#))
+        let queuedMs = core.interruptPlayback(sampleRate: settings.sampleRate, &actions)
         actions.append(.log(.info, "barge-in: Lex interrupted the prompt", ["reason": "\(reason)", "dropped_ms": "\(queuedMs)"]))
         actions.append(.emit(.playbackInterrupted(PlaybackInterrupted(remainingMs: queuedMs))))
     }
 
     private func startPlaybackIfReady(at now: Instant, _ actions: inout [CallAction]) {
-        guard !output.isPlaying, playback.availableFrames > 0 else { return }
-        let paced = PacedPlayback.begin(at: now, lastTick: lastTick)
-        output = .playing(paced, streaming: output == .buffering)
-        actions.append(.emit(.playbackStarted(PlaybackStarted())))
-        sendDueFrames(at: paced.start, &actions)
+        let playback = core.startPlaybackIfReady(at: now, &actions)
+        if playback.finished { playbackFinished(&actions) }
+        guard playback.started else { return }
         if let first = firstChunkAwaitingFrame, now >= first {
             actions.append(.count(.promptToFirstFrame(now - first)))
         }
         firstChunkAwaitingFrame = nil
     }
 
-    /// Sends the frames due by `now`; at the end of the audio, playback finishes, or waits
-    /// silent for more while the prompt is still coming.
-    func sendDueFrames(at now: Instant, _ actions: inout [CallAction]) {
-        if output.sendDueFrames(at: now, from: &playback, counts: &pending, &actions) { playbackFinished(&actions) }
-    }
-
     /// What was queued has played: the prompt's completion goes to Lex; close if it is over.
-    private func playbackFinished(_ actions: inout [CallAction]) {
-        if case .playing(let paced, _) = output {
-            output = .silent
-            stats.framesPlayed += paced.framesSent
-            actions.append(.emit(.playbackFinished(PlaybackFinished(frames: paced.framesSent))))
-        }
+    func playbackFinished(_ actions: inout [CallAction]) {
+        core.playbackFinished(&actions)
         guard prompt == .ended else { return }
         prompt = .none
         if stream == .open { actions.append(.streamPlaybackCompleted) }
         // The prompt that came with (or after) the close has played.
-        if let asked = closeRequestedAt, let started = promptStartedAt, started >= asked { close(.normal, "conversation ended") }
+        if let asked = closeRequestedAt, let started = promptStartedAt, started >= asked { core.close(.normal, "conversation ended") }
     }
 
-    private func replyComplete() { output.replyComplete() }
+    private func replyComplete() { core.output.replyComplete() }
 }

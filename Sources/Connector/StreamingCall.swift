@@ -54,60 +54,47 @@ final class StreamingCall {
         case ended
     }
 
-    let settings: CallSettings
-    let api: LexAPI
-    let startedAt: Instant
-    let fallbackPrompt: [UInt8]?
-    var inbound: StreamingInbound
-    var reply: StreamingReplyAudio
-    var playback: PlaybackBuffer
-    var output: ActiveCall.Output = .silent
+    // The fields every frame and every tick read come first (`core` leads with them).
+    /// Times, limits, ending and playback, as a turn-based call has them too.
+    var core: CallCore
     var stream: Stream = .open
     var prompt: Prompt = .none
+    /// `Close` or `nexmo-close` came at this time: close once the prompt has played.
+    var closeRequestedAt: Instant?
+    var inbound: StreamingInbound
+    var reply: StreamingReplyAudio
     /// The open prompt ran `ActiveCall.maxQueuedReply` ahead of playback: the rest of it is dropped.
     var promptOverflowed = false
     /// Faults since Lex's last event.
     var faultsInARow = 0
     var held: [HeldInput] = []
     var heldAudioChunks = 0
-    /// `Close` or `nexmo-close` came at this time: close once the prompt has played.
-    var closeRequestedAt: Instant?
     /// When the last prompt's first chunk came (or the fallback prompt was queued).
     var promptStartedAt: Instant?
     /// A prompt's first chunk came at this time to silence and its first frame has not gone
     /// out: the start of the prompt-to-first-frame reaction time (recorded once per prompt).
     var firstChunkAwaitingFrame: Instant?
     var sessionAttributes: [String: String]
-    var lastInbound: Instant
-    var lastTick: Instant?
     /// The turn being assembled from Lex's events (transcript, intent, text).
     var turn = StreamTurn()
-    var stats = CallStatistics()
-    var pending = ActiveCall.FrameCounts()
-    private(set) var ending: CallEnd?
+    let settings: CallSettings
+    let api: LexAPI
+    let fallbackPrompt: [UInt8]?
 
     init(settings: CallSettings, api: LexAPI, startedAt: Instant, lastTick: Instant?, fallbackPrompt: [UInt8]?) throws(CallAudioError) {
+        core = CallCore(settings: settings, startedAt: startedAt, lastTick: lastTick)
         self.settings = settings
         self.api = api
-        self.startedAt = startedAt
-        self.lastTick = lastTick
         self.fallbackPrompt = fallbackPrompt
         inbound = try StreamingInbound(callRate: settings.sampleRate)
         reply = StreamingReplyAudio(callRate: settings.sampleRate)
-        playback = PlaybackBuffer(frameBytes: settings.frameBytes)
         sessionAttributes = settings.sessionAttributes
-        lastInbound = startedAt
     }
 
     // MARK: - The caller
 
     func receiveAudio(_ data: [UInt8], at now: Instant, _ actions: inout [CallAction]) {
-        guard data.count % 2 == 0, data.count > 0, data.count <= settings.frameBytes * 8 else {
-            actions.append(.count(.badInput(.audioFrameSize)))
-            return fail(.unsupportedData, "invalid audio frame of \(data.count) bytes: expected \(settings.frameBytes) (16-bit PCM, 20 ms)", &actions)
-        }
-        lastInbound = now
-        pending.received += 1
+        guard core.acceptAudio(data, at: now, &actions) else { return }
         switch stream {
         case .open: inbound.receive(data) { chunk in actions.append(.streamAudio(chunk)) }
         case .reopening: inbound.receive(data) { chunk in hold(.audio(chunk), &actions) }
@@ -116,55 +103,26 @@ final class StreamingCall {
     }
 
     func receiveText(_ text: String, at now: Instant, _ actions: inout [CallAction]) {
-        guard let event = VonageEvent.parse(text) else {
-            actions.append(.count(.badInput(.textMessage)))
-            actions.append(.log(.info, "ignored a text message that is not a Vonage event"))
-            return
-        }
-        switch event {
-        case .dtmf(let digit):
-            guard StartConversation.DTMFInputEvent.isValid(digit) else {
-                actions.append(.count(.badInput(.dtmf)))
-                actions.append(.log(.info, "ignored an invalid DTMF event"))
-                return
-            }
-            stats.dtmfDigits += 1
-            actions.append(.emit(.dtmf(DTMFPressed(digit: digit))))
-            switch stream {
-            case .open: actions.append(.streamDTMF(digit))
-            case .reopening: hold(.dtmf(digit), &actions)
-            case .closed: break
-            }
-        case .cleared:
-            actions.append(.log(.debug, "vonage event", ["event": "websocket:cleared"]))
-        case .notify:
-            actions.append(.log(.debug, "vonage event", ["event": "websocket:notify"]))
-        case .other(let name):
-            actions.append(.log(.debug, "unknown vonage event ignored", ["event": "\(name)"]))
+        guard let digit = core.vonageEvent(text, dtmfIsValid: StartConversation.DTMFInputEvent.isValid, &actions) else { return }
+        switch stream {
+        case .open: actions.append(.streamDTMF(digit))
+        case .reopening: hold(.dtmf(digit), &actions)
+        case .closed: break
         }
     }
 
     // MARK: - Time
 
     func tick(at now: Instant, _ actions: inout [CallAction]) {
-        lastTick = now
-        if case .playing = output { sendDueFrames(at: now, &actions) }
-        if ending != nil { return }
+        if core.tick(at: now, &actions) { playbackFinished(&actions) }
+        if core.ending != nil { return }
         if case .reopening(let at) = stream, now >= at { reopen(&actions) }
-        flushCounters(&actions)
-        if let asked = closeRequestedAt, output == .silent, prompt == .none, now - asked >= Self.closeGrace {
-            return close(.normal, "conversation ended")
+        core.flushCounters(&actions)
+        if let asked = closeRequestedAt, core.output == .silent, prompt == .none, now - asked >= Self.closeGrace {
+            return core.close(.normal, "conversation ended")
         }
-        if settings.idleTimeout > .zero && now - lastInbound > settings.idleTimeout {
-            actions.append(.count(.error(.idleTimeout)))
-            return close(.normal, "idle timeout: no audio for \(settings.idleTimeout.milliseconds / 1000) s")
-        }
-        if settings.maxDuration > .zero && now - startedAt > settings.maxDuration {
-            close(.normal, "maximum call duration reached")
-        }
+        core.checkLimits(at: now, &actions)
     }
-
-    func flushCounters(_ actions: inout [CallAction]) { pending.flush(into: &actions) }
 
     // MARK: - Reopening
 
@@ -196,31 +154,15 @@ final class StreamingCall {
 
     // MARK: - Ending
 
-    func fail(_ code: WebSocketCloseCode, _ reason: String, _ actions: inout [CallAction]) {
-        actions.append(.log(.warning, "closing call: \(reason)", ["code": "\(code.rawValue)"]))
-        actions.append(.sendText(CallEnd.errorMessage(reason)))
-        close(code, reason)
-    }
-
-    func close(_ code: WebSocketCloseCode, _ reason: String) {
-        if ending == nil { ending = CallEnd(code: code, reason: reason, byPeer: false, closeSocket: true) }
-    }
+    /// Set when this input ends the call.
+    var ending: CallEnd? { core.ending }
 
     /// The call is over: the stream gets its DisconnectionEvent and end; count, log, report.
     func end(_ end: CallEnd, at now: Instant, _ actions: inout [CallAction]) {
         flushTurn(at: now, &actions)
         if stream == .open { actions.append(.endStream) }
         stream = .closed
-        flushCounters(&actions)
-        if case .playing(let p, _) = output { stats.framesPlayed += p.framesSent }
-        output = .silent
-        let duration = now - startedAt
-        actions.append(.log(.info, "call ended", [
-            "code": "\(end.code.rawValue)", "reason": "\(end.reason)", "by_peer": "\(end.byPeer)",
-            "seconds": "\(Int(duration.seconds))", "lex_turns": "\(stats.lexTurns)", "lex_errors": "\(stats.lexErrors)",
-            "mode": "streaming",
-        ]))
-        actions.append(.emit(.callEnded(stats.ended(code: Int(end.code.rawValue), reason: end.reason, byCaller: end.byPeer, duration: duration))))
+        core.report(end, at: now, ["mode": "streaming"], &actions)
     }
 }
 
@@ -266,7 +208,7 @@ struct StreamingReplyAudio {
     let callRate: Int
     private var resampler: Resampler?
     private var fromRate: Int?
-    private var skipBytes = 0
+    private var trim = LatencyTrim()
 
     init(callRate: Int) { self.callRate = callRate }
 
@@ -276,25 +218,16 @@ struct StreamingReplyAudio {
         if first || rate != fromRate {
             fromRate = rate
             resampler = rate == callRate ? nil : try? Resampler(from: rate, to: callRate)
-            skipBytes = (resampler?.outputLatency ?? 0) * 2
+            trim.restart(latency: resampler?.outputLatency ?? 0)
         }
         guard let r = resampler else { return playback.append(chunk) }
-        appendSkipping(r.process(littleEndian: chunk), to: &playback)
+        trim.append(r.process(littleEndian: chunk), to: &playback)
     }
 
     /// The prompt ended: its filter tail, appended.
     mutating func finish(to playback: inout PlaybackBuffer) {
         guard let r = resampler else { return }
-        appendSkipping(PCM.littleEndianBytes(r.flush()), to: &playback)
+        trim.append(PCM.littleEndianBytes(r.flush()), to: &playback)
         r.reset()
-    }
-
-    private mutating func appendSkipping(_ bytes: [UInt8], to playback: inout PlaybackBuffer) {
-        if skipBytes >= bytes.count {
-            skipBytes -= bytes.count
-            return
-        }
-        playback.append(bytes[skipBytes...])
-        skipBytes = 0
     }
 }

@@ -16,8 +16,8 @@ import Testing
         for _ in 0..<(60 * 10) { _ = call.lexAudio(second) }  // 10 minutes, all at once
         guard case .active(let active) = call.machine.state else { Issue.record("the call ended"); return }
         let limit = Int(ActiveCall.maxQueuedReply.milliseconds) * 32
-        #expect(active.playback.queuedBytes <= limit + second.count, "\(active.playback.queuedBytes) bytes queued")
-        #expect(active.playback.queuedBytes >= limit - 640)
+        #expect(active.core.playback.queuedBytes <= limit + second.count, "\(active.core.playback.queuedBytes) bytes queued")
+        #expect(active.core.playback.queuedBytes >= limit - 640)
         #expect(call.all.filter { if case .log(_, let m, _) = $0 { m.description.contains("dropped") } else { false } }.count == 1)
         #expect(call.counts.filter { $0 == .error(.replyOverflow) }.count == 1)
         _ = call.lexCompleted(.success(CallTranscript.turn()))
@@ -45,7 +45,7 @@ import Testing
         for _ in 0..<(60 * 10) { _ = call.lexStream(.audio(second, sampleRate: 16000)) }
         guard case .streaming(let streaming) = call.machine.state else { Issue.record("the call ended"); return }
         let limit = Int(ActiveCall.maxQueuedReply.milliseconds) * 32
-        #expect(streaming.playback.queuedBytes <= limit + second.count, "\(streaming.playback.queuedBytes) bytes queued")
+        #expect(streaming.core.playback.queuedBytes <= limit + second.count, "\(streaming.core.playback.queuedBytes) bytes queued")
         #expect(call.counts.filter { $0 == .error(.replyOverflow) }.count == 1)
         _ = call.lexStream(.audio([], sampleRate: 16000))
         #expect(call.counts.filter { $0 == .error(.replyOverflow) }.count == 1, "counted once per prompt")
