@@ -36,6 +36,8 @@ public final class ConversationStandIn: @unchecked Sendable {
         /// Keep every decoded input event in `ConversationRecord.events` (audio chunks without
         /// their bytes). false for load runs: counters only.
         public var recordsEvents = true
+        /// The HTTP/2 servers' settings (flow control: `returnsWindow` false is a Lex that stops reading).
+        public var server = HTTP2StandInServer.Settings()
         public init() {}
     }
 
@@ -66,8 +68,8 @@ public final class ConversationStandIn: @unchecked Sendable {
         self.script = ReplyScript(defaultReply: configuration.defaultReply)
         let box = ConversationBox()
         let handler: HTTP2StandInServer.Handler = { stream in box.value?.open(stream) }
-        plainServer = try HTTP2StandInServer(handler: handler)
-        tlsServer = try configuration.tls.map { try HTTP2StandInServer(tls: $0, handler: handler) }
+        plainServer = try HTTP2StandInServer(settings: configuration.server, handler: handler)
+        tlsServer = try configuration.tls.map { try HTTP2StandInServer(tls: $0, settings: configuration.server, handler: handler) }
         box.value = self
     }
 
