@@ -57,5 +57,12 @@ import Testing
         #expect(lex.waitUntil { s in s.streams.filter { $0.sessionId != "isolation-a" }.allSatisfy(\.disconnected) })
         #expect(lex.signatureFailures == 0, "\(lex.streams.map(\.summary))")
         #expect(lex.waitUntil { $0.openStreamCount == 0 }, "no stream left open: \(lex.streams.map(\.summary))")
+        // No sensitive request header's value in any log line, at any level (the harness checks
+        // the secret and the token; this the signature and the token as sent on each stream).
+        let sensitive = lex.streams.flatMap { $0.headers.filter(\.isSensitive).map(\.value) }
+        #expect(sensitive.count >= 2 * lex.streamCount, "authorization and x-amz-security-token on every stream")
+        let lines = h.logs.all
+        #expect(lines.count > 10)
+        for value in Set(sensitive) { #expect(!lines.contains { $0.contains(value) }, "a sensitive header's value in the logs") }
     }
 }
