@@ -55,4 +55,27 @@ import Testing
         other.sendClose()
         #expect(other.wait { $0.eof || $0.closeCode != nil })
     }
+
+    @Test func eachStreamSaysItsFirstDropOnce() throws {
+        let h = try StreamingCallEndToEndTests.connectorHarness(tls: false) {
+            $0.streaming.server.returnsWindow = false
+            $0.streaming.maxStreamLifetimeSeconds = 1.5  // the stand-in ends the stream; the call reopens it
+        }
+        defer { h.stop() }
+        let lex = h.standIn.conversations
+        let client = try h.client(Self.path)
+        client.sendStart(rate: 8000, secret: StreamingCallEndToEndTests.secret)
+        #expect(client.wait { $0.texts.contains("ok") })
+        for _ in 0..<600 { client.sendBinary([UInt8](repeating: 0, count: 320)) }
+        #expect(Self.eventually { (Self.dropped(h) ?? 0) > 0 })
+        #expect(lex.waitUntil { $0.streamCount >= 2 }, "reopened when the first stream's lifetime ended")
+        let before = Self.dropped(h) ?? 0
+        // The new stream shares the stalled connection: its sends fill its own buffer and drop.
+        for _ in 0..<600 { client.sendBinary([UInt8](repeating: 0, count: 320)) }
+        #expect(Self.eventually { (Self.dropped(h) ?? 0) > before })
+        let lines = h.logs.all.filter { $0.contains("lex stream event dropped") }
+        #expect(lines.count == 2, "one line per stream: \(lines.count)")
+        client.sendClose()
+        #expect(client.wait { $0.eof || $0.closeCode != nil })
+    }
 }
