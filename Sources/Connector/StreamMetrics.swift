@@ -19,6 +19,8 @@ public final class StreamMetrics: Sendable {
     private let eventsIn: [String: Metrics.Counter]
     /// `eventsOut["AudioInputEvent"]`, without the lookup (50 a second per call).
     let audioInputOut: Metrics.Counter
+    /// `lexconnector_stream_events_dropped_total{type="AudioInputEvent"}`, made once.
+    let audioInputDropped: Metrics.Counter
 
     static let outTypes = ["ConfigurationEvent", "AudioInputEvent", "DTMFInputEvent", "TextInputEvent",
                            "PlaybackCompletionEvent", "DisconnectionEvent"]
@@ -38,6 +40,8 @@ public final class StreamMetrics: Sendable {
         eventsOut = counters("out", Self.outTypes)
         eventsIn = counters("in", Self.inTypes)
         audioInputOut = eventsOut["AudioInputEvent"]!
+        audioInputDropped = Metrics.Counter(label: "lexconnector_stream_events_dropped_total",
+                                            dimensions: [("type", "AudioInputEvent")], factory: factory)
     }
 
     func streamOpened() { streamsOpen.record(open.add(1, ordering: .relaxed).newValue) }
@@ -45,6 +49,13 @@ public final class StreamMetrics: Sendable {
 
     func eventOut(_ type: String) { counter(eventsOut, "out", type).increment() }
     func eventIn(_ type: String) { counter(eventsIn, "in", type).increment() }
+
+    /// An event of `type` not sent (see `StreamingConversation`'s `dropped`).
+    func eventDropped(_ type: String) {
+        if type == "AudioInputEvent" { return audioInputDropped.increment() }
+        let known = Self.outTypes.contains(type) ? type : "other"
+        Metrics.Counter(label: "lexconnector_stream_events_dropped_total", dimensions: [("type", known)], factory: factory).increment()
+    }
 
     func error(_ type: String) {
         Metrics.Counter(label: "lexconnector_stream_errors_total", dimensions: [("type", type)], factory: factory).increment()

@@ -88,6 +88,7 @@ final class StreamingConversation: @unchecked Sendable {
         let current = generation
         status = 0
         errorBody = []
+        droppedSends = 0
         decoder = EventStreamDecoder()
         let request: StartConversationRequest
         do {
@@ -193,8 +194,9 @@ final class StreamingConversation: @unchecked Sendable {
     }
 
     /// The send buffer is full (Lex is not reading: `HTTP2ClientConfiguration.sendBufferLimit`)
-    /// or the stream is closing: the event is dropped, and said once per stream.
+    /// or the stream is closing: the event is dropped, counted, and said once per stream.
     private func dropped(_ eventType: String, _ error: any Error) {
+        metrics.eventDropped(eventType)
         droppedSends += 1
         if droppedSends == 1 { logger.warning("lex stream event dropped: \(error)", metadata: ["event": "\(eventType)"]) }
     }

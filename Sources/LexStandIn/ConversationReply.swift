@@ -9,6 +9,10 @@ public enum ConversationFault: Sendable, Hashable, CustomStringConvertible {
     case reset(HTTP2ErrorCode)
     /// GOAWAY with this code on the stream's connection, refusing this stream; the connection closes.
     case goAway(HTTP2ErrorCode)
+    /// The opening request answered with this HTTP status and a JSON `{"message": ...}` body,
+    /// with `x-amzn-errortype` when `errorType` is set (a proxy or load balancer sends none).
+    /// Only as an opening failure (`enqueueStreamFailures`); after the opening, a reset.
+    case status(Int, errorType: String?)
 
     public static let throttling = ConversationFault.exception(.throttling("Rate exceeded"))
     public static let internalServer = ConversationFault.exception(.internalServer("An internal error occurred"))
@@ -33,6 +37,7 @@ public enum ConversationFault: Sendable, Hashable, CustomStringConvertible {
         case .exception(let e): return e.type
         case .reset(let code): return "RST_STREAM \(code)"
         case .goAway(let code): return "GOAWAY \(code)"
+        case .status(let code, let type): return "HTTP \(code)" + (type.map { " \($0)" } ?? "")
         }
     }
 }

@@ -36,6 +36,8 @@ public final class ConversationStandIn: @unchecked Sendable {
         /// Keep every decoded input event in `ConversationRecord.events` (audio chunks without
         /// their bytes). false for load runs: counters only.
         public var recordsEvents = true
+        /// The HTTP/2 servers' settings (flow control: `returnsWindow` false is a Lex that stops reading).
+        public var server = HTTP2StandInServer.Settings()
         public init() {}
     }
 
@@ -66,8 +68,8 @@ public final class ConversationStandIn: @unchecked Sendable {
         self.script = ReplyScript(defaultReply: configuration.defaultReply)
         let box = ConversationBox()
         let handler: HTTP2StandInServer.Handler = { stream in box.value?.open(stream) }
-        plainServer = try HTTP2StandInServer(handler: handler)
-        tlsServer = try configuration.tls.map { try HTTP2StandInServer(tls: $0, handler: handler) }
+        plainServer = try HTTP2StandInServer(settings: configuration.server, handler: handler)
+        tlsServer = try configuration.tls.map { try HTTP2StandInServer(tls: $0, settings: configuration.server, handler: handler) }
         box.value = self
     }
 
@@ -215,6 +217,10 @@ public final class ConversationStandIn: @unchecked Sendable {
             let failure = conflict || openingFailures.isEmpty ? nil : openingFailures.removeFirst()
             return (records.count - 1, conflict, failure)
         }
+        if case .status(let code, let type)? = failure {
+            update(index) { $0.status = code; $0.fault = failure; $0.closed = .noError }
+            return respondError(stream, status: code, type: type, message: "scripted HTTP \(code)")
+        }
         let conversation = ConversationStream(owner: self, stream: stream, index: index, sessionKey: conflict ? nil : sessionKey,
                                               sessionId: target[3], seed: seed)
         locked {
@@ -235,9 +241,14 @@ public final class ConversationStandIn: @unchecked Sendable {
                 records.append(record)
             }
         }
+        respondError(stream, status: status, type: type, message: message)
+    }
+
+    private func respondError(_ stream: HTTP2ServerStream, status: Int, type: String?, message: String) {
         let body = (try? JSONEncoder().encode(["message": message])).map { Array($0) } ?? []
-        stream.respond(status: status, headers: [HTTPField("content-type", "application/json"),
-                                                 HTTPField("x-amzn-errortype", type)])
+        var headers: HTTPFields = [HTTPField("content-type", "application/json")]
+        if let type { headers.append(HTTPField("x-amzn-errortype", type)) }
+        stream.respond(status: status, headers: headers)
         stream.send(body)
         stream.finish()
     }

@@ -229,6 +229,9 @@ final class ConversationStream: @unchecked Sendable {
         case .reset(let code):
             done = true
             stream.reset(code)
+        case .status:  // the response is already 200: too late for a status
+            done = true
+            stream.reset(.internalError)
         case .goAway(let code):
             done = true
             stream.goAway(code)

@@ -65,6 +65,12 @@ final class ConversationTestClient: @unchecked Sendable {
         try stream.send(EventStreamEncoder.encode(outer))
     }
 
+    /// One audio event by the fast path (`withSignedAudioInputFrame`, as the connector sends
+    /// audio): the chain advances only when the stream took the frame.
+    func sendAudioFast(_ chunk: [UInt8], date: SigV4Date = SigV4Date(Date())) throws {
+        try signer.withSignedAudioInputFrame(chunk, date: date) { frame in try stream.send(frame) }
+    }
+
     func nextEventId() -> String {
         inputCounter += 1
         return "c-\(inputCounter)"
