@@ -11,7 +11,8 @@
 # calls (the per-call CPU of each kind), and N silent calls of each kind (listening CPU). Per run:
 # lexcall's report ($OUT/NAME.txt, .json), and the server's threads' CPU over 10 s inside the
 # measured window ($OUT/NAME.threads: the Lex HTTP/2 client thread `lex-http2` against the
-# process). Results: $OUT/streaming.md. Whole numbers of seconds for RAMP, WARMUP and DURATION.
+# process). Results: $OUT/streaming.md. LISTEN_ARGS go to lexcall for the listening runs only
+# (e.g. LISTEN_ARGS="--rate 8000" for 8 kHz calls). Whole numbers of seconds for RAMP, WARMUP and DURATION.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib/wait-for.sh
@@ -95,8 +96,8 @@ for n in $STREAMS; do
     start_server; run "turn-$n" "$n" utterance "${SPEAK[@]}"; stop_server
   fi
   if [[ " $PARTS " == *" listen "* ]]; then
-    start_server; run "listen-stream-$n" "$n" conversation; stop_server
-    start_server; run "listen-turn-$n" "$n" utterance; stop_server
+    start_server; run "listen-stream-$n" "$n" conversation ${LISTEN_ARGS:-}; stop_server
+    start_server; run "listen-turn-$n" "$n" utterance ${LISTEN_ARGS:-}; stop_server
   fi
 done
 python3 scripts/bench/streaming-report.py "$OUT" "$STREAMS" >"$OUT/streaming.md"
