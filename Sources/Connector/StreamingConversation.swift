@@ -23,6 +23,12 @@ protocol StreamingConversationDelegate: AnyObject {
 final class StreamingConversation: @unchecked Sendable {
     /// How long the end of a conversation waits for Lex to end its side.
     static let endTimeout: Duration = .seconds(2)
+    /// How long the caller's audio may go on being dropped, every event of it (the send buffer
+    /// stays full: Lex reads nothing), before the stream counts as reset. Before the first drop
+    /// the 64 KiB buffer already holds about 2.7 s of audio, so Lex has read nothing for about
+    /// 5 s by then. The call then reopens the stream once, or ends as for any reset (README,
+    /// "Streaming calls").
+    static let stallTimeout: Duration = .seconds(2)
 
     /// Lex V2's session attribute for whether prompts may be interrupted, for every intent and slot.
     static let allowInterruptAttribute = "x-amz-lex:allow-interrupt:*:*"
@@ -65,6 +71,8 @@ final class StreamingConversation: @unchecked Sendable {
     private var ending = false
     private var opened = 0
     private var droppedSends = 0
+    /// When the audio events began to be dropped without one sent since (nil: the last went).
+    private var droppingSince: DispatchTime?
     /// The events' date, made once per second (50 events a second share it).
     private var date = SigV4Date(unixSeconds: 0)
 
@@ -89,6 +97,7 @@ final class StreamingConversation: @unchecked Sendable {
         status = 0
         errorBody = []
         droppedSends = 0
+        droppingSince = nil
         decoder = EventStreamDecoder()
         let request: StartConversationRequest
         do {
@@ -146,9 +155,25 @@ final class StreamingConversation: @unchecked Sendable {
         do {
             try signer!.withSignedAudioInputFrame(pcm8k, date: date) { frame in try stream.send(frame) }
             metrics.audioInputOut.increment()
+            droppingSince = nil
         } catch {
             dropped("AudioInputEvent", error)
+            audioDropped()
         }
+    }
+
+    /// Lex that reads nothing for `stallTimeout` of the caller's audio is a reset stream: without
+    /// this, the call would go on, deaf, for as long as the caller stays.
+    private func audioDropped() {
+        let now = DispatchTime.now()
+        guard let since = droppingSince else {
+            droppingSince = now
+            return
+        }
+        guard now.uptimeNanoseconds - since.uptimeNanoseconds >= UInt64(Self.stallTimeout.wholeNanoseconds) else { return }
+        let seconds = Self.stallTimeout.milliseconds / 1000
+        closeCurrent()
+        deliverLater(generation, .failed(.reset("Lex read none of the caller's audio for \(seconds) s (the send buffer stayed full)")))
     }
 
     func sendDTMF(_ digit: String) {

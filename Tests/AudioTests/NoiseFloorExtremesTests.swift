@@ -44,7 +44,7 @@ import Testing
         }
         let speech = (0..<(rate / 50)).map { Int16(3000 * sin(2 * Double.pi * 300 * Double($0) / Double(rate))) }
         let e = speech.withUnsafeBufferPointer { floor.energy(of: $0) }
-        let gate = try? #require(floor.gate)
-        #expect(gate != nil && e > gate! + 20, "speech \(e) dB against the gate \(String(describing: gate)) dB")
+        let gate = floor.gate ?? .infinity
+        #expect(e > gate + 20, "speech \(e) dB against the gate \(gate) dB")
     }
 }

@@ -78,4 +78,29 @@ import Testing
         client.sendClose()
         #expect(client.wait { $0.eof || $0.closeCode != nil })
     }
+    /// A Lex that reads nothing at all: once the caller's audio has been dropped, every event
+    /// of it, for `StreamingConversation.stallTimeout`, the stream counts as reset; the call
+    /// reopens it once (on the same stalled connection here, so it stalls again) and then ends
+    /// with 1011 and the reason, instead of going on deaf. The caller sends five frames every
+    /// 20 ms (5x real time) so the buffers fill in well under a second.
+    @Test func aLexThatReadsNothingIsAResetStream() throws {
+        let h = try StreamingCallEndToEndTests.connectorHarness(tls: false) { $0.streaming.server.returnsWindow = false }
+        defer { h.stop() }
+        let lex = h.standIn.conversations
+        let client = try h.client(Self.path.replacingOccurrences(of: "caller-stall-1", with: "caller-stall-3"))
+        client.sendStart(rate: 8000, secret: StreamingCallEndToEndTests.secret)
+        #expect(client.wait { $0.texts.contains("ok") })
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while Date() < deadline {
+            for _ in 0..<5 { client.sendBinary([UInt8](repeating: 0, count: 320)) }
+            if client.wait(timeout: 0.02, { $0.closeCode != nil || $0.eof }) { break }
+        }
+        #expect(client.wait { $0.closeCode != nil }, "the call ended")
+        let state = client.snapshot
+        #expect(state.closeCode == 1011)
+        #expect(state.closeReason.contains("read none of the caller's audio"), "reason: \(state.closeReason)")
+        #expect(lex.streamCount == 2, "reopened once before giving up: \(lex.streamCount) streams")
+        let failures = h.logs.all.filter { $0.contains("lex stream failed") && $0.contains("read none") }
+        #expect(failures.count == 2, "one line per stalled stream: \(failures.count)")
+    }
 }
