@@ -190,8 +190,12 @@ final class StreamingConversation: @unchecked Sendable {
         ending = true
         send(.disconnection(StartConversation.DisconnectionEvent()))
         if var s = signer {
-            try? stream.send(s.endOfStreamFrame(date: currentDate()))
-            signer = s
+            do {
+                try stream.send(s.endOfStreamFrame(date: currentDate()))
+                signer = s
+            } catch {
+                dropped("end of stream", error)
+            }
         }
         stream.finish()
         let current = generation
