@@ -194,7 +194,7 @@ struct StreamingInbound {
         let perChunk = Self.chunkBytes / 2
         var offset = 0
         while samples.count - offset >= perChunk {
-            chunk(PCM.littleEndianBytes(Array(samples[offset..<(offset + perChunk)])))
+            chunk(PCM.littleEndianBytes(samples[offset..<(offset + perChunk)]))
             offset += perChunk
         }
         if offset > 0 { samples.removeFirst(offset) }
