@@ -55,6 +55,7 @@ let package = Package(
         .target(name: "LexStandIn", dependencies: ["CoreTypes", "Lex", "COpenSSL", "CNghttp2"]),
         // Test support: a blocking loopback WebSocket client with receive timeouts.
         .target(name: "WebSocketTestClient", dependencies: ["WebSocketProtocol"], path: "Tests/WebSocketTestClient"),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         // sd_notify (READY=1, STOPPING=1, WATCHDOG=1) over $NOTIFY_SOCKET.
         .target(name: "SystemdSupport"),
 
@@ -72,16 +73,16 @@ let package = Package(
         ]),
 
         // Tests (Swift Testing).
-        .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol"]),
+        .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol", "TestSupport"]),
         .testTarget(name: "WebSocketServerTests", dependencies: [
             "WebSocketServer", "WebSocketTestClient", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ConnectorTests", dependencies: [
             "Connector", "LexStandIn", "WebSocketServer", "WebSocketTestClient", "Audio", "Lex", "COpenSSL",
         ]),
-        .testTarget(name: "AudioTests", dependencies: ["Audio"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AudioTests", dependencies: ["Audio", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LexTests", dependencies: [
-            "Lex", "LexStandIn", .product(name: "Logging", package: "swift-log"),
+            "Lex", "LexStandIn", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Vectors")]),
         .testTarget(name: "SystemdSupportTests", dependencies: ["SystemdSupport"]),
     ],

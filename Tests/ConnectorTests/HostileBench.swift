@@ -1,6 +1,7 @@
 import Connector
 import Foundation
 import Testing
+import TestSupport
 import WebSocketServer
 import WebSocketTestClient
 

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 @testable import Lex
 
@@ -18,7 +19,7 @@ struct SigV4EventSignerConcurrencyTests {
         let mismatches = Atomic<Int>(0)
         let frames = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: 8) { thread in
-            var random = SigV4EventSignerFastPathTests.SplitMix64(state: UInt64(thread) &* 7919)
+            var random = SplitMix64(seed: UInt64(thread) &* 7919)
             for call in 0..<60 {
                 let seed = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
                 var generic = SigV4EventSigner(signer: signer, seed: seed)

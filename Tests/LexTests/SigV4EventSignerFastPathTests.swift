@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Lex
 
@@ -9,17 +10,6 @@ import Testing
 struct SigV4EventSignerFastPathTests {
     static let credentials = AWSCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 
-    /// SplitMix64: reproducible random chunks (the seed is in each test).
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static func signers(seed: [UInt8] = Array(repeating: 0xAB, count: 32), region: String = "eu-west-2")
         -> (generic: SigV4EventSigner, fast: SigV4EventSigner) {
@@ -37,7 +27,7 @@ struct SigV4EventSignerFastPathTests {
 
     @Test("2,000 chained random chunks of 0 to 320 bytes and larger, across second and day boundaries: the same bytes")
     func randomChunksMatchGeneric() throws {
-        var random = SplitMix64(state: 20_261_130)
+        var random = SplitMix64(seed: 20_261_130)
         var (generic, fast) = Self.signers()
         // Starts 5 s before midnight UTC (a new signing key and scope at the day boundary).
         var seconds: Int64 = 1_764_547_200 - 5
@@ -76,7 +66,7 @@ struct SigV4EventSignerFastPathTests {
         var generic = try #require(SigV4EventSigner(signer: signer, seedSignature: seed))
         var fast = generic
         var verifier = try #require(SigV4EventVerifier(signer: signer, seedSignature: seed))
-        var random = SplitMix64(state: 7)
+        var random = SplitMix64(seed: 7)
         var received: [StartConversation.InputEvent] = []
         for i in 0..<60 {
             let date = SigV4Date(unixSeconds: 1_700_000_000 + Int64(i / 7))

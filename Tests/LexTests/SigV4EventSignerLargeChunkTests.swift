@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Lex
 
@@ -14,7 +15,7 @@ struct SigV4EventSignerLargeChunkTests {
         let overhead = 15 + Array(StartConversation.audioInputContentType.utf8).count + 19
         let innerOverhead = EventStreamLimits.overheadBytes + AudioInputFrameWriter.innerHeaders.count
         let largest = (EventStreamLimits.maxPayloadBytes - overhead - innerOverhead) / 4 * 3
-        var random = SigV4EventSignerFastPathTests.SplitMix64(state: 16 << 20)
+        var random = SplitMix64(seed: 16 << 20)
         let sizes = [320, largest, 320, 0, 2, 16 << 20, 320]
         for (i, size) in sizes.enumerated() {
             let chunk = (0..<size).map { _ in UInt8(truncatingIfNeeded: random.next()) }

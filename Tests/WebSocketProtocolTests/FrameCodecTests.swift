@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import WebSocketProtocol
 
 let testMask: (UInt8, UInt8, UInt8, UInt8) = (0x37, 0xFA, 0x21, 0x3D)
