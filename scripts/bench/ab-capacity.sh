@@ -14,27 +14,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib/wait-for.sh
+. scripts/lib/bench.sh
 A="$1" B="$2"
 LEXCALL_DIR="${3:-$(swift build -c release --package-path Tools --show-bin-path)}"
 CALLS="${CALLS:-1000}" ROUNDS="${ROUNDS:-2}" RAMP="${RAMP:-10}" WARMUP="${WARMUP:-5}" DURATION="${DURATION:-30}"
 REPLY_MS="${REPLY_MS:-3000}" PORT="${PORT:-18950}" LEX_PORT="${LEX_PORT:-18951}"
 OUT="${OUT:-reports/ab-capacity}"
 mkdir -p "$OUT"
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-cat >"$OUT/a.conf" <<EOF
-[lexmo]
-host = 127.0.0.1
-port = $PORT
-max_calls = 20000
-[lex]
-endpoint_v1 = http://127.0.0.1:$LEX_PORT
-endpoint_v2 = http://127.0.0.1:$LEX_PORT
-[log]
-level = warning
-EOF
+raise_fd_limit
+write_bench_conf "$OUT/a.conf"
 { cat "$OUT/a.conf"; printf '%s\n' "${B_CONF:-}"; } >"$OUT/b.conf"
-SERVER_PID=""
-trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true' EXIT
 
 run() {  # NAME BIN_DIR (NAME starts with a or b: its configuration)
   for p in "$PORT" "$LEX_PORT"; do

@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib/wait-for.sh
+. scripts/lib/bench.sh
 # Build directories of the product and of the Tools package (lexcall, floor-server).
 SCRATCH="${SCRATCH:-.build}" TOOLS_SCRATCH="${TOOLS_SCRATCH:-Tools/.build}"
 PARTS="${PARTS:-capacity cpu idle soak}"
@@ -27,26 +28,10 @@ OUT="${OUT:-reports/bench-capacity}"
 WAV="Tests/AudioTests/Fixtures/speech16-clean.wav"
 TRIM="0.7:1.6"   # the word "yes" with 300 ms before it and 190 ms after
 mkdir -p "$OUT"
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-swift build -c release --scratch-path "$SCRATCH" --product lexconnector >/dev/null
-for p in lexcall floor-server; do swift build -c release --package-path Tools --scratch-path "$TOOLS_SCRATCH" --product "$p" >/dev/null; done
-BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)"
-TOOLS_BIN="$(swift build -c release --package-path Tools --scratch-path "$TOOLS_SCRATCH" --show-bin-path)"
-SERVER_PID=""
-cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true; }
-trap cleanup EXIT
+raise_fd_limit
+build_bench_bins lexcall floor-server
 
-cat >"$OUT/lexmo-bench.conf" <<EOF
-[lexmo]
-host = 127.0.0.1
-port = $PORT
-max_calls = 20000
-[lex]
-endpoint_v1 = http://127.0.0.1:$LEX_PORT
-endpoint_v2 = http://127.0.0.1:$LEX_PORT
-[log]
-level = warning
-EOF
+write_bench_conf "$OUT/lexmo-bench.conf"
 
 start_server() {  # connector | floor PLAY_MS PAUSE_MS
   if [ "$1" = connector ]; then

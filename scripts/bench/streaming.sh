@@ -16,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib/wait-for.sh
+. scripts/lib/bench.sh
 SCRATCH="${SCRATCH:-.build}" TOOLS_SCRATCH="${TOOLS_SCRATCH:-Tools/.build}"
 STREAMS="${STREAMS:-100 500}"
 RAMP="${RAMP:-10}" DURATION="${DURATION:-30}" WARMUP="${WARMUP:-5}" REPLY_MS="${REPLY_MS:-3000}"
@@ -25,26 +26,10 @@ OUT="${OUT:-reports/bench-streaming}"
 WAV="Tests/AudioTests/Fixtures/speech16-clean.wav"
 TRIM="0.7:1.6"   # the word "yes" with 300 ms before it and 190 ms after
 mkdir -p "$OUT"
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-swift build -c release --scratch-path "$SCRATCH" --product lexconnector >/dev/null
-swift build -c release --package-path Tools --scratch-path "$TOOLS_SCRATCH" --product lexcall >/dev/null
-BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)"
-TOOLS_BIN="$(swift build -c release --package-path Tools --scratch-path "$TOOLS_SCRATCH" --show-bin-path)"
-SERVER_PID=""
-cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true; }
-trap cleanup EXIT
+raise_fd_limit
+build_bench_bins lexcall
 
-cat >"$OUT/lexmo-streaming.conf" <<EOF
-[lexmo]
-host = 127.0.0.1
-port = $PORT
-max_calls = 20000
-[lex]
-endpoint_v1 = http://127.0.0.1:$LEX_PORT
-endpoint_v2 = http://127.0.0.1:$LEX_PORT
-[log]
-level = warning
-EOF
+write_bench_conf "$OUT/lexmo-streaming.conf"
 
 start_server() {
   "$BIN/lexconnector" --config "$OUT/lexmo-streaming.conf" 2>>"$OUT/lexconnector.log" &
