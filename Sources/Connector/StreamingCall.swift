@@ -175,7 +175,6 @@ struct StreamingInbound {
     static let chunkBytes = 320
     let resampler: Resampler?
     private var samples: [Int16] = []
-    private var carryByte: UInt8?
 
     /// speexdsp quality of the way down to 8 kHz: 4, flat (within 0.02 dB) over the telephone
     /// band to 3.4 kHz and 30% cheaper than the default 6 (1.77 against 2.53 µs per 16 kHz
