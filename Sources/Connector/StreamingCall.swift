@@ -170,8 +170,9 @@ final class StreamingCall {
 /// into 20 ms, resampled to 8 kHz (Lex's only input format) and handed on in chunks of
 /// `chunkBytes`. Deterministic; the resampler is this call's own.
 struct StreamingInbound {
-    /// Bytes of 8 kHz audio per `AudioInputEvent`: 320 (20 ms), the most the Lex V2 API
-    /// reference allows in one `audioChunk` (see README, "Streaming calls").
+    /// Bytes of 8 kHz audio per `AudioInputEvent`: 320 (20 ms), the most the Lex V2 developer
+    /// guide allows in one audio chunk ("Starting a conversation stream to an Amazon Lex V2
+    /// bot"; README, "Streaming calls").
     static let chunkBytes = 320
     let resampler: Resampler?
     private var samples: [Int16] = []
