@@ -17,6 +17,10 @@ final class HTTP2ServerConnection: @unchecked Sendable {
     private var streams: [Int32: HTTP2ServerStream] = [:]
     private var output: [UInt8] = []
     private var closing = false
+    /// `fd` is still open. After `serve` closes it the number may already belong to another
+    /// socket of this process (a test's client, the server's accepted connection): `close()`
+    /// must not shut that one down.
+    private var descriptorOpen = true
     private var wake: [Int32] = [-1, -1]
 
     init(fd: Int32, server: HTTP2StandInServer) {
@@ -40,8 +44,19 @@ final class HTTP2ServerConnection: @unchecked Sendable {
     }
 
     func close() {
-        lock.withLock { closing = true }
-        shutdown(fd, Int32(SHUT_RDWR))
+        lock.withLock {
+            closing = true
+            if descriptorOpen { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    /// Closes `fd` once; `close()` leaves it alone from then on.
+    func closeDescriptor() {
+        lock.withLock {
+            guard descriptorOpen else { return }
+            descriptorOpen = false
+            Glibc.close(fd)
+        }
     }
 
     func serve(tlsContext: OpaquePointer?) {
@@ -55,7 +70,7 @@ final class HTTP2ServerConnection: @unchecked Sendable {
             // Streams still open when the connection ends are closed for their handlers too.
             for stream in remaining { stream.onClose(.cancel) }
             if let ssl { SSL_free(ssl) }
-            Glibc.close(fd)
+            closeDescriptor()
             Glibc.close(wake[0])
             Glibc.close(wake[1])
         }

@@ -46,6 +46,8 @@ public final class HTTP2StandInServer: @unchecked Sendable {
     private let lock = NSLock()
     private var connections: [ObjectIdentifier: HTTP2ServerConnection] = [:]
     private var stopped = false
+    /// `listenFD` is still open (the accept loop closes it when it ends).
+    private var listening = true
     private var accepted = 0
     private var pings = 0
 
@@ -70,10 +72,10 @@ public final class HTTP2StandInServer: @unchecked Sendable {
     public func stop() {
         let open: [HTTP2ServerConnection] = lock.withLock {
             stopped = true
+            if listening { shutdown(listenFD, Int32(SHUT_RDWR)) }
             return Array(connections.values)
         }
-        shutdown(listenFD, Int32(SHUT_RDWR))
-        for c in open { c.close() }
+        for c in open { c.close() }  // each shuts its socket down only while it is still open
     }
 
     /// PING frames received (not acknowledgements), all connections.
@@ -95,7 +97,10 @@ public final class HTTP2StandInServer: @unchecked Sendable {
             thread.name = "standin-h2-conn"
             thread.start()
         }
-        close(listenFD)
+        lock.withLock {
+            listening = false
+            close(listenFD)
+        }
     }
 
     /// Serves an already accepted connection on the calling thread until it closes (the
@@ -114,8 +119,7 @@ public final class HTTP2StandInServer: @unchecked Sendable {
             return true
         }
         guard admitted else {
-            connection.close()
-            Glibc.close(fd)
+            connection.closeDescriptor()
             return nil
         }
         return connection

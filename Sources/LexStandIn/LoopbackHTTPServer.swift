@@ -103,6 +103,8 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     private var open: [Int32: Connection] = [:]
     private var connectionCount = 0
     private var stopped = false
+    /// `listenFD` is still open (the accept loop closes it when it ends).
+    private var listening = true
     private let maxBodyBytes: Int
     /// Takes connections whose first bytes are the HTTP/2 client preface (`PRI * HTTP/2.0`,
     /// RFC 9113 §3.4), so one port serves HTTP/1.1 and h2c as Lex's runtime host serves both
@@ -129,10 +131,12 @@ final class LoopbackHTTPServer: @unchecked Sendable {
             return
         }
         stopped = true
-        let connections = Array(open.values)
+        // Under the lock: `serve` forgets a connection under it before closing its descriptor,
+        // so every descriptor here is still this server's (a closed number may already be
+        // another socket's, and shutting that down would end someone else's connection).
+        if listening { shutdown(listenFD, Int32(SHUT_RDWR)) }
+        for c in open.values { shutdown(c.fd, Int32(SHUT_RDWR)) }
         lock.unlock()
-        shutdown(listenFD, Int32(SHUT_RDWR))
-        for c in connections { shutdown(c.fd, Int32(SHUT_RDWR)) }
     }
 
     var openConnections: Int {
@@ -158,7 +162,10 @@ final class LoopbackHTTPServer: @unchecked Sendable {
             thread.name = "lex-standin-conn"
             thread.start()
         }
+        lock.lock()
+        listening = false
         close(listenFD)
+        lock.unlock()
     }
 
     private func serve(_ connection: Connection) {
