@@ -8,9 +8,7 @@ import Testing
 /// process exits 0.
 @Suite(.serialized) struct DrainTests {
     /// The `lexconnector` executable built beside this test bundle.
-    static var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lexconnector")
-    }
+    static var binary: URL { ServerProcess.binary }
 
     @Test func sigtermDrainsTheCallThenExitsZero() throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
@@ -21,37 +19,17 @@ import Testing
         defer { standIn.stop() }
         standIn.setReply(forText: "hi", .init(message: "A long welcome.", audio: .tone(milliseconds: 2000)))
         standIn.setReply(forText: "1", .init(message: "One.", audio: .tone(milliseconds: 500)))
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("drain-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let conf = dir.appendingPathComponent("lexmo.conf")
-        try """
-        [lexmo]
-        host = 127.0.0.1
-        port = 0
-        drain_timeout = 20
-        [lex]
-        endpoint_v1 = \(standIn.baseURL)
-        endpoint_v2 = \(standIn.baseURL)
+        let server = try ServerProcess(standIn: standIn, drainTimeoutSeconds: 20, extraConfiguration: """
         [call]
         idle_timeout = 0
-        """.write(to: conf, atomically: true, encoding: .utf8)
-        let notify = try NotifySocket(path: dir.appendingPathComponent("notify").path)
-
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = ["--config", conf.path]
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = notify.path
-        env.removeValue(forKey: "PORT")
-        env.removeValue(forKey: "HOST")
-        process.environment = env
-        let stderr = Pipe()
-        process.standardError = stderr
+        """)
+        defer { withExtendedLifetime(server) {} }  // it stops the process and removes its directory when it goes
+        let notify = try NotifySocket(path: server.directory.appendingPathComponent("notify").path)
+        server.environment["NOTIFY_SOCKET"] = notify.path
+        let process = server.process, stderr = server.stderr
         let exited = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        try server.run()
 
         let ready = notify.receive(timeout: 20)
         #expect(ready?.contains("READY=1") == true, "READY=1: \(ready ?? "nothing")")

@@ -26,31 +26,10 @@ import Testing
         }
         let standIn = try LexStandIn(credentials: [Harness.credentials])
         defer { standIn.stop() }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("logtext-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let conf = dir.appendingPathComponent("lexmo.conf")
-        try """
-        [lexmo]
-        host = 127.0.0.1
-        port = 0
-        drain_timeout = 1
-        [lex]
-        endpoint_v1 = \(standIn.baseURL)
-        endpoint_v2 = \(standIn.baseURL)
-        """.write(to: conf, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = DrainTests.binary
-        process.arguments = ["--config", conf.path]
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "PORT")
-        env.removeValue(forKey: "HOST")
-        env.removeValue(forKey: "NOTIFY_SOCKET")
-        process.environment = env
-        let stderr = Pipe()
-        process.standardError = stderr
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let server = try ServerProcess(standIn: standIn, drainTimeoutSeconds: 1)
+        defer { withExtendedLifetime(server) {} }  // it stops the process and removes its directory when it goes
+        let process = server.process, stderr = server.stderr
+        try server.run()
         guard let port = DrainTests.listeningPort(stderr) else { Issue.record("no listening line"); return }
         let c = try VonageTestClient(port: port, path: Harness.v2Path)
         c.sendStart(rate: 16000, secret: ConversationTests.secret, extra: ["client_id": "abc\nINFO forged"])
