@@ -70,9 +70,9 @@ sigv4-suite: deps-test
 
 unit-test: deps-test sigv4-suite
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	SWIFT="$(SWIFT)" scripts/test/swift-test.sh
 	$(SWIFT) build --build-tests $(TOOLS)
-	$(SWIFT) test --skip-build $(TOOLS)
+	SWIFT="$(SWIFT)" scripts/test/swift-test.sh $(TOOLS)
 
 autobahn: deps-test tools-release
 	scripts/test/autobahn.sh
