@@ -217,29 +217,41 @@ public final class HTTP2Client: @unchecked Sendable {
         statisticsChanged()
     }
 
-    /// getaddrinfo blocks: it runs off the client thread and posts the addresses back.
+    /// A numeric host (an IP literal) resolves at once, on the client thread. A name needs
+    /// getaddrinfo, which may block on DNS: it runs on a thread of its own (not a shared
+    /// Dispatch pool, which busy callers could starve past the connect timeout) and posts the
+    /// addresses back.
     private func resolve(_ connection: HTTP2Connection) {
         let (id, host, port) = (connection.id, connection.origin.host, connection.origin.port)
-        DispatchQueue.global().async { [self] in
-            var hints = addrinfo()
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-            var list: UnsafeMutablePointer<addrinfo>?
-            let rc = getaddrinfo(host, String(port), &hints, &list)
-            guard rc == 0 else {
-                post(.resolved(id, .failure(.connectFailed(host: host, port: port, reason: String(cString: gai_strerror(rc))))))
-                return
-            }
-            var addresses: [HTTP2Address] = []
-            var p = list
-            while let a = p {
-                var storage = sockaddr_storage()
-                memcpy(&storage, a.pointee.ai_addr, Int(a.pointee.ai_addrlen))
-                addresses.append(HTTP2Address(family: a.pointee.ai_family, storage: storage, length: a.pointee.ai_addrlen))
-                p = a.pointee.ai_next
-            }
-            freeaddrinfo(list)
-            post(.resolved(id, .success(addresses)))
+        if let numeric = Self.addresses(host: host, port: port, numericOnly: true), case .success = numeric {
+            return connection.resolved(numeric)
         }
+        let thread = Thread { [self] in
+            post(.resolved(id, Self.addresses(host: host, port: port, numericOnly: false) ?? .failure(.connectFailed(host: host, port: port, reason: "no address"))))
+        }
+        thread.name = "lex-http2-resolve"
+        thread.start()
+    }
+
+    /// getaddrinfo's addresses for `host`; nil when `numericOnly` and `host` is a name.
+    private static func addresses(host: String, port: Int, numericOnly: Bool) -> Result<[HTTP2Address], HTTP2Error>? {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        if numericOnly { hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, String(port), &hints, &list)
+        if numericOnly && rc == EAI_NONAME { return nil }
+        guard rc == 0 else { return .failure(.connectFailed(host: host, port: port, reason: String(cString: gai_strerror(rc)))) }
+        defer { freeaddrinfo(list) }
+        var addresses: [HTTP2Address] = []
+        var p = list
+        while let a = p {
+            var storage = sockaddr_storage()
+            memcpy(&storage, a.pointee.ai_addr, Int(a.pointee.ai_addrlen))
+            addresses.append(HTTP2Address(family: a.pointee.ai_family, storage: storage, length: a.pointee.ai_addrlen))
+            p = a.pointee.ai_next
+        }
+        return .success(addresses)
     }
 
     private func checkTimers(now: UInt64) {
