@@ -59,28 +59,38 @@ public final class Resampler {
 
     /// Resamples the next chunk of the stream.
     public func process(_ input: UnsafeBufferPointer<Int16>) -> [Int16] {
-        guard let source = input.baseAddress, !input.isEmpty else { return [] }
-        // The chunk's share of output plus the fraction carried over is at most this.
-        let capacity = input.count * outputRate / inputRate + 16
-        return [Int16](unsafeUninitializedCapacity: capacity) { out, initialized in
-            initialized = 0
-            guard let target = out.baseAddress else { return }
-            var consumed = 0
-            // speexdsp works in blocks and may return early: go on until the input is used up.
-            while consumed < input.count {
-                var inLength = UInt32(input.count - consumed)
-                var outLength = UInt32(capacity - initialized)
-                speex_resampler_process_int(state, 0, source + consumed, &inLength, target + initialized, &outLength)
-                if inLength == 0 { break }
-                consumed += Int(inLength)
-                initialized += Int(outLength)
-            }
-            assert(consumed == input.count, "output capacity too small for the resampling ratio")
-        }
+        var output: [Int16] = []
+        output.reserveCapacity(input.count * outputRate / inputRate + 16)
+        process(input, appendingTo: &output)
+        return output
     }
 
     public func process(_ input: [Int16]) -> [Int16] {
         input.withUnsafeBufferPointer { process($0) }
+    }
+
+    /// Resamples the next chunk of the stream onto the end of `output`: the same samples as
+    /// `process(_:)`, without an array of their own (no allocation once `output` has room).
+    public func process(_ input: UnsafeBufferPointer<Int16>, appendingTo output: inout [Int16]) {
+        guard let source = input.baseAddress, !input.isEmpty else { return }
+        let capacity = input.count * outputRate / inputRate + 16
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: capacity))
+        let produced = output.withUnsafeMutableBufferPointer { out -> Int in
+            guard let target = out.baseAddress.map({ $0 + start }) else { return 0 }
+            var consumed = 0, written = 0
+            while consumed < input.count {
+                var inLength = UInt32(input.count - consumed)
+                var outLength = UInt32(capacity - written)
+                speex_resampler_process_int(state, 0, source + consumed, &inLength, target + written, &outLength)
+                if inLength == 0 { break }
+                consumed += Int(inLength)
+                written += Int(outLength)
+            }
+            assert(consumed == input.count, "output capacity too small for the resampling ratio")
+            return written
+        }
+        output.removeLast(capacity - produced)
     }
 
     /// Resamples the next chunk of a stream of 16-bit little-endian PCM bytes (a Lex reply as

@@ -184,13 +184,25 @@ struct StreamingInbound {
 
     init(callRate: Int) throws(CallAudioError) {
         resampler = try CallAudioError.resampler(callRate == 8000 ? nil : (callRate, 8000), quality: Self.resamplerQuality)
-        samples.reserveCapacity(Self.chunkBytes)
+        // A chunk's worth held back, plus the most one message of 8 frames at 24 kHz adds.
+        samples.reserveCapacity(Self.chunkBytes + 8 * 160 + 16)
     }
 
-    /// Feeds one message (whole 16-bit samples); each whole chunk goes to `chunk`.
+    /// Feeds one message (whole 16-bit samples); each whole chunk goes to `chunk`. The
+    /// message's bytes go to the resampler (or the buffer) as they are, on little-endian hosts.
     mutating func receive(_ data: [UInt8], chunk: (_ pcm8k: [UInt8]) -> Void) {
-        let pcm = PCM.samples(littleEndian: data)
-        samples += resampler.map { $0.process(pcm) } ?? pcm
+        #if _endian(little)
+        data.withUnsafeBytes { raw in
+            let whole = UnsafeRawBufferPointer(rebasing: raw[0..<(raw.count & ~1)])
+            if let base = whole.baseAddress, Int(bitPattern: base) % MemoryLayout<Int16>.alignment == 0 {
+                whole.withMemoryRebound(to: Int16.self) { append($0) }
+            } else {
+                PCM.samples(littleEndian: data).withUnsafeBufferPointer { append($0) }
+            }
+        }
+        #else
+        PCM.samples(littleEndian: data).withUnsafeBufferPointer { append($0) }
+        #endif
         let perChunk = Self.chunkBytes / 2
         var offset = 0
         while samples.count - offset >= perChunk {
@@ -198,6 +210,10 @@ struct StreamingInbound {
             offset += perChunk
         }
         if offset > 0 { samples.removeFirst(offset) }
+    }
+
+    private mutating func append(_ pcm: UnsafeBufferPointer<Int16>) {
+        if let resampler { resampler.process(pcm, appendingTo: &samples) } else { samples.append(contentsOf: pcm) }
     }
 }
 

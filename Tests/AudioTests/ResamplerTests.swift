@@ -91,11 +91,16 @@ import TestSupport
             var start = 0
             while start < input.count {
                 let end = min(input.count, start + 1 + Int(random.next() % UInt64(maxChunk)))
-                output += chunked.process(Array(input[start ..< end]))
+                // Alternately the returning and the appending form: one stream either way.
+                if random.next() % 2 == 0 {
+                    output += chunked.process(Array(input[start ..< end]))
+                } else {
+                    input[start ..< end].withUnsafeBufferPointer { chunked.process($0, appendingTo: &output) }
+                }
                 start = end
             }
             output += chunked.flush()
-            #expect(output == expected, "\(from)->\(to) chunks of 1...\(maxChunk)")
+            #expect(output == expected, "\(from)->\(to) chunks of 1...\(maxChunk), appended or returned")
         }
     }
 
