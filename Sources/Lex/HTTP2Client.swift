@@ -114,13 +114,14 @@ public final class HTTP2Client: @unchecked Sendable {
         case .resume, .consume: deferrable = flushArmed
         default: break
         }
-        let wake = !wakePending && !deferrable
-        if wake { wakePending = true }
-        lock.unlock()
-        if wake {
+        // Written under the lock: the client thread closes `wakeFD` after `.shutdown`, and a
+        // write that raced it could land in another descriptor that reused the number.
+        if !wakePending && !deferrable {
+            wakePending = true
             var one: UInt64 = 1
             _ = Glibc.write(wakeFD, &one, 8)
         }
+        lock.unlock()
         return true
     }
 

@@ -6,7 +6,7 @@ import Foundation
 import Lex
 
 /// One accepted connection of `HTTP2StandInServer`: TLS handshake (when configured), then an
-/// nghttp2 server session driven by `poll` on the socket and a wakeup pipe. The session is
+/// nghttp2 server session driven by `poll` on the socket and a wakeup eventfd. The session is
 /// guarded by a recursive lock: handlers answer from nghttp2's callbacks or from other threads.
 final class HTTP2ServerConnection: @unchecked Sendable {
     private let fd: Int32
@@ -21,22 +21,26 @@ final class HTTP2ServerConnection: @unchecked Sendable {
     /// socket of this process (a test's client, the server's accepted connection): `close()`
     /// must not shut that one down.
     private var descriptorOpen = true
-    private var wake: [Int32] = [-1, -1]
+    /// Wakes the connection thread: an eventfd, written and closed under the lock. (It was a
+    /// pipe written after the lock: a handler answering after the connection had ended wrote
+    /// into a pipe whose read end was closed, and SIGPIPE killed the whole test process.)
+    private let wake: Int32
+    private var wakeOpen = true
 
     init(fd: Int32, server: HTTP2StandInServer) {
         self.fd = fd
         self.server = server
-        pipe(&wake)
-        for end in wake { _ = fcntl(end, F_SETFL, O_NONBLOCK) }
+        wake = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
     }
 
     /// Runs `body` with the session under the lock, then wakes the connection thread to send.
     func withSession(_ body: (OpaquePointer) -> Void) {
         lock.withLock {
             if let session { body(session) }
+            guard wakeOpen else { return }
+            var one: UInt64 = 1
+            _ = Glibc.write(wake, &one, 8)
         }
-        var one: UInt8 = 1
-        _ = Glibc.write(wake[1], &one, 1)
     }
 
     func goAway(_ code: HTTP2ErrorCode, lastStreamID: Int32) {
@@ -71,8 +75,10 @@ final class HTTP2ServerConnection: @unchecked Sendable {
             for stream in remaining { stream.onClose(.cancel) }
             if let ssl { SSL_free(ssl) }
             closeDescriptor()
-            Glibc.close(wake[0])
-            Glibc.close(wake[1])
+            lock.withLock {
+                wakeOpen = false
+                Glibc.close(wake)
+            }
         }
         if let tlsContext {
             ssl = SSL_new(tlsContext)
@@ -93,11 +99,11 @@ final class HTTP2ServerConnection: @unchecked Sendable {
             let done = lock.withLock { closing || session.map { nghttp2_session_want_read($0) == 0 && nghttp2_session_want_write($0) == 0 } ?? true }
             if done && !wantWrite { return }
             var fds = [pollfd(fd: fd, events: Int16(POLLIN) | (wantWrite ? Int16(POLLOUT) : 0), revents: 0),
-                       pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0)]
+                       pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
             if poll(&fds, 2, -1) < 0 && errno != EINTR { return }
             if fds[1].revents != 0 {
-                var drain = [UInt8](repeating: 0, count: 256)
-                while Glibc.read(wake[0], &drain, drain.count) > 0 {}
+                var count: UInt64 = 0
+                _ = Glibc.read(wake, &count, 8)
             }
             if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
                 guard receive(&buffer) else { return }
