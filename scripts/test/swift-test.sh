@@ -19,6 +19,10 @@ echo "==== swift test $* failed (exit $rc); the whole output is in $log"
 echo "---- failures and runtime errors:"
 grep -aE "Fatal error|fatal error|Precondition failed|Assertion failed|error:|recorded an issue|✘ Test|XCTAssert|signal|Crash|Segmentation|Illegal instruction|Aborted" "$log" \
     | grep -av "^✘ Suite" | tail -n 60
+if grep -aq "unexpected signal code 13" "$log"; then
+    echo "---- signal 13 is SIGPIPE: something in the test process wrote to a pipe or socket whose reader"
+    echo "     had gone, without MSG_NOSIGNAL (no backtrace: the default action ends the process at once)"
+fi
 if grep -aq "crashed" "$log"; then
     echo "---- the crash (the Swift backtracer's first frames):"
     grep -a -m 3 -A 14 "crashed" "$log"
