@@ -9,8 +9,9 @@
 #
 # A_BIN_DIR and B_BIN_DIR hold `lexconnector`; lexcall comes from LEXCALL_BIN_DIR (default: the
 # Tools package's release build). B_CONF, when set, is appended to B's configuration file only
-# (for example B_CONF=$'[vad]\nnoise_margin = 0' to run B with its noise gate off). Prints one
-# line per run and the medians; results in $OUT.
+# (for example B_CONF=$'[vad]\nnoise_margin = 0' to run B with its noise gate off). KIND is the
+# route's last segment: utterance (turn-based calls, the default) or conversation (streaming
+# calls). Prints one line per run and the medians; results in $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib/wait-for.sh
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/../.."
 A="$1" B="$2"
 LEXCALL_DIR="${3:-$(swift build -c release --package-path Tools --show-bin-path)}"
 CALLS="${CALLS:-1000}" ROUNDS="${ROUNDS:-2}" RAMP="${RAMP:-10}" WARMUP="${WARMUP:-5}" DURATION="${DURATION:-30}"
-REPLY_MS="${REPLY_MS:-3000}" PORT="${PORT:-18950}" LEX_PORT="${LEX_PORT:-18951}"
+REPLY_MS="${REPLY_MS:-3000}" KIND="${KIND:-utterance}" PORT="${PORT:-18950}" LEX_PORT="${LEX_PORT:-18951}"
 OUT="${OUT:-reports/ab-capacity}"
 mkdir -p "$OUT"
 raise_fd_limit
@@ -32,7 +33,7 @@ run() {  # NAME BIN_DIR (NAME starts with a or b: its configuration)
   "$2/lexconnector" --config "$OUT/${1:0:1}.conf" 2>>"$OUT/$1.log" &
   SERVER_PID=$!
   wait_for 10 curl -sfo /dev/null "http://127.0.0.1:$PORT/ping" || { echo "lexconnector did not start"; exit 1; }
-  "$LEXCALL_DIR/lexcall" --url "ws://127.0.0.1:$PORT/bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/ab-{call}/utterance" \
+  "$LEXCALL_DIR/lexcall" --url "ws://127.0.0.1:$PORT/bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/ab-{call}/$KIND" \
     --calls "$CALLS" --ramp "$RAMP" --duration "$DURATION" --warmup "$WARMUP" --server-pid "$SERVER_PID" \
     --lex-standin "$LEX_PORT" --server-metrics --wav Tests/AudioTests/Fixtures/speech16-clean.wav --trim 0.7:1.6 \
     --reply-ms "$REPLY_MS" --json "$OUT/$1.json" --quiet >"$OUT/$1.txt" 2>&1 || true
