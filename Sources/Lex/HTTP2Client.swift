@@ -114,14 +114,16 @@ public final class HTTP2Client: @unchecked Sendable {
         case .resume, .consume: deferrable = flushArmed
         default: break
         }
-        // Written under the lock: the client thread closes `wakeFD` after `.shutdown`, and a
-        // write that raced it could land in another descriptor that reused the number.
-        if !wakePending && !deferrable {
-            wakePending = true
+        let wake = !wakePending && !deferrable
+        if wake { wakePending = true }
+        lock.unlock()
+        // `wakeFD` stays open while anyone can post: it is closed in `deinit`, not when the
+        // thread ends (a write racing that close could land in a descriptor that reused the
+        // number).
+        if wake {
             var one: UInt64 = 1
             _ = Glibc.write(wakeFD, &one, 8)
         }
-        lock.unlock()
         return true
     }
 
@@ -175,6 +177,9 @@ public final class HTTP2Client: @unchecked Sendable {
             }
         }
         sslContext.map { SSL_CTX_free($0) }
+    }
+
+    deinit {
         close(epollFD)
         close(wakeFD)
     }

@@ -97,6 +97,8 @@ struct AudioBench {
             print("| \(from / 1000) → \(to / 1000) kHz | \(micro(perFrame)) | " + String(format: "%.0f", 0.020 / perFrame) + " |")
         }
 
+        try inboundChunking(source16)
+
         let playback = try measure(frames: 50_000) { count in
             var buffer = PlaybackBuffer(frameBytes: 640)
             let chunk = [UInt8](repeating: 1, count: 4093)  // odd-sized chunks, as a network delivers them
@@ -108,6 +110,42 @@ struct AudioBench {
             return handed
         }
         print("\n`PlaybackBuffer` (640-byte frames from 4093-byte chunks): \(micro(playback)) per frame.")
+    }
+
+    /// A streaming call's way in: 640-byte messages of 16 kHz audio to 320-byte chunks of
+    /// 8 kHz (speexdsp quality 4, `StreamingInbound`), with the resampler's returning form
+    /// (bytes to samples, samples out, appended) against its appending form (the bytes read as
+    /// samples where they are, the output written onto the chunk buffer).
+    static func inboundChunking(_ source16: [Int16]) throws {
+        let messages = stride(from: 0, to: source16.count - 320, by: 320).map { PCM.littleEndianBytes(source16[$0 ..< $0 + 320]) }
+        func chunks(_ count: Int, _ feed: (Resampler, [UInt8], inout [Int16]) -> Void) throws -> Int {
+            let resampler = try Resampler(from: 16000, to: 8000, quality: 4)
+            var samples: [Int16] = []
+            samples.reserveCapacity(2000)
+            var bytes = 0
+            for i in 0 ..< count {
+                feed(resampler, messages[i % messages.count], &samples)
+                var offset = 0
+                while samples.count - offset >= 160 {
+                    bytes += PCM.littleEndianBytes(samples[offset ..< offset + 160]).count
+                    offset += 160
+                }
+                if offset > 0 { samples.removeFirst(offset) }
+            }
+            return bytes
+        }
+        let t = try measure(frames: messages.count, [
+            { count in try chunks(count) { r, data, samples in samples += r.process(PCM.samples(littleEndian: data)) } },
+            { count in
+                try chunks(count) { r, data, samples in
+                    data.withUnsafeBytes { raw in raw.withMemoryRebound(to: Int16.self) { r.process($0, appendingTo: &samples) } }
+                }
+            },
+        ])
+        print("\n| 16 kHz messages to 8 kHz 320-byte chunks (quality 4) | µs per 20 ms message |")
+        print("|---|---|")
+        print("| returning form: `PCM.samples`, `process(_:)`, appended | \(micro(t[0])) |")
+        print("| appending form: bytes read in place, `process(_:appendingTo:)` | \(micro(t[1])) |")
     }
 
     /// Seconds per frame of each variant: the median of 15 rounds. A round runs every variant
