@@ -11,7 +11,8 @@
 # Tools package's release build). B_CONF, when set, is appended to B's configuration file only
 # (for example B_CONF=$'[vad]\nnoise_margin = 0' to run B with its noise gate off). KIND is the
 # route's last segment: utterance (turn-based calls, the default) or conversation (streaming
-# calls). Prints one line per run and the medians; results in $OUT.
+# calls); B_KIND, when set, is B's (A=B with KIND=utterance B_KIND=conversation compares the two
+# kinds of call, alternated). Prints one line per run and the medians; results in $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib/wait-for.sh
@@ -30,10 +31,12 @@ run() {  # NAME BIN_DIR (NAME starts with a or b: its configuration)
   for p in "$PORT" "$LEX_PORT"; do
     if port_listening "$p"; then echo "port $p is in use: set PORT and LEX_PORT"; exit 1; fi
   done
+  local kind="$KIND"
+  [ "${1:0:1}" = b ] && kind="${B_KIND:-$KIND}"
   "$2/lexconnector" --config "$OUT/${1:0:1}.conf" 2>>"$OUT/$1.log" &
   SERVER_PID=$!
   wait_for 10 curl -sfo /dev/null "http://127.0.0.1:$PORT/ping" || { echo "lexconnector did not start"; exit 1; }
-  "$LEXCALL_DIR/lexcall" --url "ws://127.0.0.1:$PORT/bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/ab-{call}/$KIND" \
+  "$LEXCALL_DIR/lexcall" --url "ws://127.0.0.1:$PORT/bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/ab-{call}/$kind" \
     --calls "$CALLS" --ramp "$RAMP" --duration "$DURATION" --warmup "$WARMUP" --server-pid "$SERVER_PID" \
     --lex-standin "$LEX_PORT" --server-metrics --wav Tests/AudioTests/Fixtures/speech16-clean.wav --trim 0.7:1.6 \
     --reply-ms "$REPLY_MS" --json "$OUT/$1.json" --quiet >"$OUT/$1.txt" 2>&1 || true
