@@ -73,7 +73,7 @@ public enum HTTP2Error: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidURL(let url):
-            return "invalid HTTP/2 URL '\(url)': use http://host[:port]/path (h2c) or https://host[:port]/path"
+            return "invalid HTTP/2 URL '\(url)': use http://host[:port]/path (h2c) or https://host[:port]/path, the port 1-65535"
         case .connectFailed(let host, let port, let reason):
             return "cannot connect to \(host):\(port): \(reason); check the endpoint and the network"
         case .tlsFailed(let host, let reason):

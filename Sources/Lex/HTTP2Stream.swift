@@ -228,6 +228,8 @@ struct HTTP2URL: Hashable, Sendable {
         // An IPv6 literal without its brackets (URLComponents keeps them on some platforms).
         self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         port = components.port ?? (secure ? 443 : 80)
+        // getaddrinfo would take a port past 65535 modulo 65536: a connection nobody named.
+        guard (1...65535).contains(port) else { throw .invalidURL(text) }
         let p = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
         path = components.percentEncodedQuery.map { p + "?" + $0 } ?? p
     }

@@ -120,11 +120,15 @@ struct HTTP2Benchmark {
         let idle0 = CPUSample.runMilliseconds(schedstat)
         Thread.sleep(forTimeInterval: Self.seconds)  // the measurement window itself
         let idle1 = CPUSample.runMilliseconds(schedstat)
-        let chunk = Data(audioChunk(2))
+        let chunk = audioChunk(2)
         let chunks = Int(Self.seconds * 50)
         let start = Date()
         for i in 0..<chunks {
-            input.fileHandleForWriting.write(chunk)
+            // Not FileHandle.write: curl exiting early would raise SIGPIPE and end the run unseen.
+            guard writeToPipe(input.fileHandleForWriting.fileDescriptor, chunk) else {
+                Issue.record("curl stopped reading its input after \(i) chunks")
+                break
+            }
             let due = start.addingTimeInterval(Double(i + 1) * 0.02)
             Thread.sleep(until: due)  // pacing, as a caller speaks
         }
