@@ -31,7 +31,7 @@ struct LexConnectorCommand: ParsableCommand {
             settings = try LexmoConfiguration.load(path: config)
             try settings.applyEnvironment(ProcessInfo.processInfo.environment)
         } catch {
-            FileHandle.standardError.write(Data("lexconnector: invalid configuration: \(error)\n".utf8))
+            LineLogHandler.writeToStandardError("lexconnector: invalid configuration: \(error)\n")
             throw ExitCode(2)
         }
         if checkConfig {
@@ -39,6 +39,9 @@ struct LexConnectorCommand: ParsableCommand {
             return
         }
         let level: Logger.Level = verbose >= 2 ? .trace : verbose == 1 ? .debug : settings.log.level
+        // Every socket write already says MSG_NOSIGNAL; this covers the rest (a log line to a
+        // standard error whose reader has gone would otherwise end the process without a word).
+        _ = Glibc.signal(SIGPIPE, SIG_IGN)
         LogSetup.bootstrap(level: level, format: settings.log.format)
         let logger = Logger(label: "lexconnector")
         let connector: Connector

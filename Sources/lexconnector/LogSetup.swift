@@ -46,6 +46,25 @@ struct LineLogHandler: LogHandler {
             let meta = all.sorted { $0.key < $1.key }.map { "\($0.key)=\(LogText.escaped("\($0.value)"))" }.joined(separator: " ")
             text = "\(time) \(level.rawValue.uppercased()) \(label): \(LogText.escaped(message.description))\(meta.isEmpty ? "" : " " + meta)"
         }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        Self.writeToStandardError(text + "\n")
+    }
+
+    /// Writes `line` to standard error whole (a short write goes on from where it stopped). A
+    /// failed write (EPIPE once the reader has gone) drops the line: Foundation's
+    /// `FileHandle.write(_:)` traps on it, and logging must never end the process.
+    static func writeToStandardError(_ line: String) {
+        Array(line.utf8).withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
+                if n > 0 {
+                    offset += n
+                } else if n < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
     }
 }

@@ -42,4 +42,25 @@ import Testing
         #expect(log.contains("client_id=abc\\nINFO forged"), "\(log)")
         #expect(!log.split(separator: "\n").contains { $0.hasPrefix("INFO forged") }, "\(log)")
     }
+    /// The real process with its standard error's reader gone (a `| tee` that died): its log
+    /// lines fail with EPIPE, and the process serves on (SIGPIPE is ignored).
+    @Test func theProcessOutlivesTheReaderOfItsLog() throws {
+        guard FileManager.default.isExecutableFile(atPath: DrainTests.binary.path) else {
+            Issue.record("\(DrainTests.binary.path) is missing: build everything first (`swift build --build-tests`)")
+            return
+        }
+        let standIn = try LexStandIn(credentials: [Harness.credentials])
+        defer { standIn.stop() }
+        let server = try ServerProcess(standIn: standIn, drainTimeoutSeconds: 1)
+        defer { withExtendedLifetime(server) {} }  // it stops the process and removes its directory when it goes
+        try server.run()
+        guard let port = DrainTests.listeningPort(server.stderr) else { Issue.record("no listening line"); return }
+        try server.stderr.fileHandleForReading.close()
+        // Each refused upgrade logs a line (info) into the closed pipe.
+        for _ in 0..<3 {
+            #expect(try VonageTestClient(port: port, path: "/not/a/route").httpStatus == 404)
+        }
+        #expect(try httpGet(port: port, path: "/health").0 == 200)
+        #expect(server.process.isRunning)
+    }
 }
