@@ -12,7 +12,8 @@
 # (for example B_CONF=$'[vad]\nnoise_margin = 0' to run B with its noise gate off). KIND is the
 # route's last segment: utterance (turn-based calls, the default) or conversation (streaming
 # calls); B_KIND, when set, is B's (A=B with KIND=utterance B_KIND=conversation compares the two
-# kinds of call, alternated). Prints one line per run and the medians; results in $OUT.
+# kinds of call, alternated). LISTEN=1 makes the calls listen (silent callers, no turns) instead
+# of speaking. Prints one line per run and the medians; results in $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib/wait-for.sh
@@ -23,6 +24,8 @@ CALLS="${CALLS:-1000}" ROUNDS="${ROUNDS:-2}" RAMP="${RAMP:-10}" WARMUP="${WARMUP
 REPLY_MS="${REPLY_MS:-3000}" KIND="${KIND:-utterance}" PORT="${PORT:-18950}" LEX_PORT="${LEX_PORT:-18951}"
 OUT="${OUT:-reports/ab-capacity}"
 mkdir -p "$OUT"
+SPEECH=(--wav Tests/AudioTests/Fixtures/speech16-clean.wav --trim 0.7:1.6 --reply-ms "$REPLY_MS")
+[ -n "${LISTEN:-}" ] && SPEECH=()  # listening calls: lexcall's callers send silence
 raise_fd_limit
 write_bench_conf "$OUT/a.conf"
 { cat "$OUT/a.conf"; printf '%s\n' "${B_CONF:-}"; } >"$OUT/b.conf"
@@ -38,8 +41,7 @@ run() {  # NAME BIN_DIR (NAME starts with a or b: its configuration)
   wait_for 10 curl -sfo /dev/null "http://127.0.0.1:$PORT/ping" || { echo "lexconnector did not start"; exit 1; }
   "$LEXCALL_DIR/lexcall" --url "ws://127.0.0.1:$PORT/bots/ABCDEFGHIJ/botAliases/TSTALIASID/botLocales/en_US/sessions/ab-{call}/$kind" \
     --calls "$CALLS" --ramp "$RAMP" --duration "$DURATION" --warmup "$WARMUP" --server-pid "$SERVER_PID" \
-    --lex-standin "$LEX_PORT" --server-metrics --wav Tests/AudioTests/Fixtures/speech16-clean.wav --trim 0.7:1.6 \
-    --reply-ms "$REPLY_MS" --json "$OUT/$1.json" --quiet >"$OUT/$1.txt" 2>&1 || true
+    --lex-standin "$LEX_PORT" --server-metrics "${SPEECH[@]}" --json "$OUT/$1.json" --quiet >"$OUT/$1.txt" 2>&1 || true
   kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
   local cpu lost
   cpu=$(grep -o 'server CPU per call-second: .*' "$OUT/$1.txt" || echo "no figure")
