@@ -11,10 +11,7 @@ import Testing
     static var binary: URL { ServerProcess.binary }
 
     @Test func sigtermDrainsTheCallThenExitsZero() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
-            Issue.record("\(Self.binary.path) is missing: build everything first (`swift build --build-tests`, as make test does)")
-            return
-        }
+        guard ServerProcess.binaryIsBuilt() else { return }
         let standIn = try LexStandIn(credentials: [Harness.credentials])
         defer { standIn.stop() }
         standIn.setReply(forText: "hi", .init(message: "A long welcome.", audio: .tone(milliseconds: 2000)))

@@ -20,10 +20,7 @@ import Testing
 
     /// The real process's text log: a client_id with a line break stays on its line.
     @Test func theProcessLogKeepsALineBreakInAClientIdOnItsLine() throws {
-        guard FileManager.default.isExecutableFile(atPath: DrainTests.binary.path) else {
-            Issue.record("\(DrainTests.binary.path) is missing: build everything first (`swift build --build-tests`)")
-            return
-        }
+        guard ServerProcess.binaryIsBuilt() else { return }
         let standIn = try LexStandIn(credentials: [Harness.credentials])
         defer { standIn.stop() }
         let server = try ServerProcess(standIn: standIn, drainTimeoutSeconds: 1)
@@ -45,10 +42,7 @@ import Testing
     /// The real process with its standard error's reader gone (a `| tee` that died): its log
     /// lines fail with EPIPE, and the process serves on (SIGPIPE is ignored).
     @Test func theProcessOutlivesTheReaderOfItsLog() throws {
-        guard FileManager.default.isExecutableFile(atPath: DrainTests.binary.path) else {
-            Issue.record("\(DrainTests.binary.path) is missing: build everything first (`swift build --build-tests`)")
-            return
-        }
+        guard ServerProcess.binaryIsBuilt() else { return }
         let standIn = try LexStandIn(credentials: [Harness.credentials])
         defer { standIn.stop() }
         let server = try ServerProcess(standIn: standIn, drainTimeoutSeconds: 1)

@@ -1,5 +1,6 @@
 import Foundation
 import LexStandIn
+import Testing
 
 /// The real `lexconnector` executable (built beside this test bundle), prepared to run with a
 /// configuration of its own: port 0 on 127.0.0.1, both Lex endpoints on `standIn`, then
@@ -9,6 +10,15 @@ import LexStandIn
 final class ServerProcess {
     static var binary: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lexconnector")
+    }
+
+    /// Whether `binary` is there; when not, records an issue that says how to build it.
+    static func binaryIsBuilt() -> Bool {
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            Issue.record("\(binary.path) is missing: build everything first (`swift build --build-tests`, as make test does)")
+            return false
+        }
+        return true
     }
 
     let directory: URL
