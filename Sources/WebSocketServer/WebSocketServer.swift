@@ -51,7 +51,10 @@ public final class WebSocketServer: @unchecked Sendable {
     public let configuration: WebSocketServerConfiguration
     public let loops: [EventLoop]
     let logger: Logger
-    private let delegate: WebSocketServerDelegate
+    /// Weak: the delegate usually owns the server (`Connector` does), and a strong reference
+    /// back kept both, with their event loops and timers, alive for ever after a stop. Whoever
+    /// starts a server keeps its delegate.
+    private weak var delegate: (any WebSocketServerDelegate)?
     private let acceptQueue = DispatchQueue(label: "lexconnector.accept")
     // Confined to acceptQueue:
     private var listeners: [(fd: Int32, source: DispatchSourceRead)] = []
@@ -66,6 +69,7 @@ public final class WebSocketServer: @unchecked Sendable {
     private let boundPort = Atomic<Int>(0)
     private let addressList = Mutex<[String]>([])
 
+    /// `delegate` is held weakly: keep it alive for as long as the server runs.
     public init(configuration: WebSocketServerConfiguration, delegate: WebSocketServerDelegate, logger: Logger = Logger(label: "lexconnector.ws")) {
         self.configuration = configuration
         self.delegate = delegate
@@ -201,7 +205,7 @@ public final class WebSocketServer: @unchecked Sendable {
 
     func countViolation(_ violation: WebSocketServerViolation, peer: String?) {
         counters.withLock { $0.violations[violation, default: 0] += 1 }
-        delegate.serverCounted(violation, peer: peer)
+        delegate?.serverCounted(violation, peer: peer)
     }
 
     func routeUpgrade(_ request: HTTPRequest, connection: WebSocketConnection) -> WebSocketRoute {
@@ -213,6 +217,7 @@ public final class WebSocketServer: @unchecked Sendable {
             countViolation(.serverFull, peer: connection.remoteAddress)
             return .respond(.text(.serviceUnavailable, "server is at its connection limit\n", headers: [HTTPField("Retry-After", "5")]))
         }
+        guard let delegate else { return .respond(.text(.serviceUnavailable, "server is shutting down\n")) }
         return delegate.route(upgrade: request, connection: connection)
     }
 
@@ -224,7 +229,7 @@ public final class WebSocketServer: @unchecked Sendable {
         }
         if path == "/ping" { return .text(.ok, "ok") }
         if path == "/health" { return healthResponse() }
-        if !builtIn, let r = delegate.respond(to: request, connection: connection) { return r }
+        if !builtIn, let r = delegate?.respond(to: request, connection: connection) { return r }
         return .text(.notFound, "no route for \(path)\n")
     }
 

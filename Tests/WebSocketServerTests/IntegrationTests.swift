@@ -423,6 +423,7 @@ struct IntegrationTests {
         config.eventLoopCount = 1
         config.closeTimeout = .seconds(1)
         let routes = TestRoutes()
+        defer { withExtendedLifetime(routes) {} }  // the server holds its delegate weakly
         var logger = Logger(label: "test.ws")
         logger.logLevel = .critical
         let server = WebSocketServer(configuration: config, delegate: routes, logger: logger)

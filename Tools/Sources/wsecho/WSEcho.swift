@@ -30,7 +30,8 @@ struct WSEcho: ParsableCommand {
         config.maxMessageBytes = maxMessage
         config.maxOutputQueueBytes = 4 * maxMessage + (1 << 20)
         config.eventLoopCount = loops
-        let server = WebSocketServer(configuration: config, delegate: EchoRoutes())
+        let routes = EchoRoutes()  // the server holds its delegate weakly
+        let server = WebSocketServer(configuration: config, delegate: routes)
         try server.start()
         let banner = "wsecho listening on \(server.addresses.joined(separator: " ")) port \(server.port)\n"
         _ = banner.utf8CString.withUnsafeBufferPointer { Glibc.write(1, $0.baseAddress, $0.count - 1) }
@@ -42,7 +43,7 @@ struct WSEcho: ParsableCommand {
             s.resume()
             signals.append(s)
         }
-        withExtendedLifetime(signals) { dispatchMain() }
+        withExtendedLifetime((signals, routes, server)) { dispatchMain() }
     }
 }
 
