@@ -37,6 +37,11 @@ public struct LexmoConfiguration: Sendable {
         public var connectTimeout: Duration = .milliseconds(3_000)
         public var maxAttempts = 3
         public var caFile: String?
+        /// StartConversation streams that share one HTTP/2 connection (`streams_per_connection`),
+        /// further bounded by Lex's SETTINGS_MAX_CONCURRENT_STREAMS. Whether Lex takes several
+        /// on one connection is not documented (Amazon Transcribe takes one): 1 gives each
+        /// streaming call a connection of its own.
+        public var streamsPerConnection = 100
     }
 
     public struct VADDefaults: Sendable {

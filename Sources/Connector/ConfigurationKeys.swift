@@ -65,6 +65,7 @@ extension LexmoConfiguration {
             "connect_timeout_ms": milliseconds(100...60_000) { $0.lex.connectTimeout = $1 },
             "max_attempts": int(1...10) { $0.lex.maxAttempts = $1 },
             "ca_file": { c, v throws(ConfigurationValueError) in c.lex.caFile = try readableFile(v) },
+            "streams_per_connection": int(1...1000) { $0.lex.streamsPerConnection = $1 },
         ],
         "vad": [
             "sensitivity": int(0...3) { $0.vad.sensitivity = $1 },

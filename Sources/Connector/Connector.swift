@@ -55,6 +55,7 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         var h2 = HTTP2ClientConfiguration()
         h2.connectTimeout = configuration.lex.connectTimeout.seconds
         h2.caFilePath = configuration.lex.caFile
+        h2.maxStreamsPerConnection = configuration.lex.streamsPerConnection
         h2.logger = logger
         streaming = StreamingTransport(endpoints: LexEndpoints(v2: configuration.lex.endpointV2, v1: configuration.lex.endpointV1),
                                        configuration: h2)
@@ -97,8 +98,9 @@ public final class Connector: WebSocketServerDelegate, @unchecked Sendable {
         if new.server.eventLoops != old.server.eventLoops || new.server.reusePort != old.server.reusePort { ignored.append("[lexmo] event_loops/reuse_port") }
         if new.server.maxCalls != old.server.maxCalls || new.server.maxMessageBytes != old.server.maxMessageBytes { ignored.append("[lexmo] max_calls/max_message_bytes") }
         if new.lex.endpointV1 != old.lex.endpointV1 || new.lex.endpointV2 != old.lex.endpointV2 || new.lex.timeout != old.lex.timeout
-            || new.lex.connectTimeout != old.lex.connectTimeout || new.lex.maxAttempts != old.lex.maxAttempts || new.lex.caFile != old.lex.caFile {
-            ignored.append("[lex] endpoints/timeouts/max_attempts/ca_file")
+            || new.lex.connectTimeout != old.lex.connectTimeout || new.lex.maxAttempts != old.lex.maxAttempts || new.lex.caFile != old.lex.caFile
+            || new.lex.streamsPerConnection != old.lex.streamsPerConnection {
+            ignored.append("[lex] endpoints/timeouts/max_attempts/ca_file/streams_per_connection")
         }
         if new.limits.handshakeTimeout != old.limits.handshakeTimeout || new.limits.outputQueueBytes != old.limits.outputQueueBytes {
             ignored.append("[limits] handshake_timeout/output_queue_bytes")

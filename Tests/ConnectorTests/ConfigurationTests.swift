@@ -11,6 +11,7 @@ struct ConfigurationTests {
         #expect(c.vad.silenceTime == 400 && c.vad.clipMin == 200 && c.vad.clipMax == 10_000 && c.vad.sensitivity == 2)
         #expect(c.vad.noiseMargin == 3 && d.vad.noiseMargin == 3)
         #expect(c.lex.endpointV2 == d.lex.endpointV2 && c.lex.region == "us-east-1")
+        #expect(c.lex.streamsPerConnection == 100 && d.lex.streamsPerConnection == 100)
         #expect(c.call.bargeIn && !c.call.closeOnFinal)
         #expect(c.call.noInputTimeout == .zero && c.call.noInputText == "no input" && d.call.noInputText == "no input")
     }
@@ -23,6 +24,7 @@ struct ConfigurationTests {
         ("[vad]\nclip_min = 500\nclip_max = 400\n", 0, "clip_min"),
         ("[call]\nbarge_in = maybe\n", 2, "true or false"),
         ("[vad]\nnoise_margin = 31\n", 2, "between 0 and 30"),
+        ("[lex]\nstreams_per_connection = 0\n", 2, "between 1 and 1000"),
         ("[lexmo]\nport = 1\nport = 2\n", 3, "set twice"),
         ("[lex]\nregion = US EAST\n", 2, "region"),
         ("[log]\nlevel = loud\n", 2, "use trace, debug, info, notice, warning, error or critical"),
