@@ -93,7 +93,8 @@ struct LexConnectorCommand: ParsableCommand {
             source.resume()
             signals.append(source)
         }
-        withExtendedLifetime((signals, watchdog)) { dispatchMain() }
+        // The connector too: its server holds it (its delegate) only weakly.
+        withExtendedLifetime((connector, signals, watchdog)) { dispatchMain() }
     }
 }
 
