@@ -229,24 +229,21 @@ public final class HTTP2Client: @unchecked Sendable {
     /// addresses back.
     private func resolve(_ connection: HTTP2Connection) {
         let (id, host, port) = (connection.id, connection.origin.host, connection.origin.port)
-        if let numeric = Self.addresses(host: host, port: port, numericOnly: true), case .success = numeric {
-            return connection.resolved(numeric)
+        if case .success(let list) = Self.addresses(host: host, port: port, flags: AI_NUMERICHOST | AI_NUMERICSERV) {
+            return connection.resolved(.success(list))
         }
-        let thread = Thread { [self] in
-            post(.resolved(id, Self.addresses(host: host, port: port, numericOnly: false) ?? .failure(.connectFailed(host: host, port: port, reason: "no address"))))
-        }
+        let thread = Thread { [self] in post(.resolved(id, Self.addresses(host: host, port: port, flags: 0))) }
         thread.name = "lex-http2-resolve"
         thread.start()
     }
 
-    /// getaddrinfo's addresses for `host`; nil when `numericOnly` and `host` is a name.
-    private static func addresses(host: String, port: Int, numericOnly: Bool) -> Result<[HTTP2Address], HTTP2Error>? {
+    /// getaddrinfo's addresses for `host` (with `AI_NUMERICHOST`, a name is a failure).
+    private static func addresses(host: String, port: Int, flags: Int32) -> Result<[HTTP2Address], HTTP2Error> {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        if numericOnly { hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }
+        hints.ai_flags = flags
         var list: UnsafeMutablePointer<addrinfo>?
         let rc = getaddrinfo(host, String(port), &hints, &list)
-        if numericOnly && rc == EAI_NONAME { return nil }
         guard rc == 0 else { return .failure(.connectFailed(host: host, port: port, reason: String(cString: gai_strerror(rc)))) }
         defer { freeaddrinfo(list) }
         var addresses: [HTTP2Address] = []
