@@ -47,21 +47,24 @@ struct LexConnectorCommand: ParsableCommand {
         let connector: Connector
         do {
             connector = try Connector(configuration: settings, logger: logger, metrics: .bootstrap())
-            try connector.start()
         } catch {
             logger.critical("could not start: \(error)")
             throw ExitCode(1)
         }
         let systemd = SystemdNotifier.fromEnvironment()
-        systemd.ready(status: "accepting calls on \(connector.server?.addresses.joined(separator: ", ") ?? "?")")
-        let watchdog = systemd.startWatchdog(queue: .main)
         let drainTimeout = settings.server.drainTimeout
         let configPath = config
         let stopRequests = SignalCounter()
         var signals: [DispatchSourceSignal] = []
+        // Not the main queue: a source on it is registered only once `dispatchMain` runs, and a
+        // signal that came before would find it ignored and be lost.
+        let signalQueue = DispatchQueue(label: "lexconnector.signals")
+        let registered = DispatchGroup()
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             _ = Glibc.signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: signalQueue)
+            registered.enter()
+            source.setRegistrationHandler { registered.leave() }
             if sig == SIGHUP {
                 source.setEventHandler {
                     systemd.reloading()
@@ -93,12 +96,25 @@ struct LexConnectorCommand: ParsableCommand {
             source.resume()
             signals.append(source)
         }
+        // Started only once the sources are registered: a SIGTERM that comes as soon as the
+        // port is known (or READY=1 is sent) is seen, not ignored.
+        if registered.wait(timeout: .now() + 5) == .timedOut {
+            logger.warning("signal handling was not in place within 5 s; starting anyway")
+        }
+        do {
+            try connector.start()
+        } catch {
+            logger.critical("could not start: \(error)")
+            throw ExitCode(1)
+        }
+        systemd.ready(status: "accepting calls on \(connector.server?.addresses.joined(separator: ", ") ?? "?")")
+        let watchdog = systemd.startWatchdog(queue: .main)
         // The connector too: its server holds it (its delegate) only weakly.
         withExtendedLifetime((connector, signals, watchdog)) { dispatchMain() }
     }
 }
 
-/// Counts stop signals (used on the main queue only).
+/// Counts stop signals (used on the signal sources' queue only).
 final class SignalCounter: @unchecked Sendable {
     private var count = 0
     func next() -> Int {

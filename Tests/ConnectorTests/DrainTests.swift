@@ -58,6 +58,26 @@ import Testing
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
     }
 
+    /// SIGTERM the moment the server says it listens: the signal's source is in place by then
+    /// (it was set up after the listener once, so such a signal could land while it was
+    /// ignored, and the server then ran on for ever), and the process exits 0.
+    @Test func aSIGTERMAsSoonAsTheServerListensStopsIt() throws {
+        guard ServerProcess.binaryIsBuilt() else { return }
+        let standIn = try LexStandIn(credentials: [Harness.credentials])
+        defer { standIn.stop() }
+        for round in 0..<10 {
+            let server = try ServerProcess(standIn: standIn, drainTimeoutSeconds: 5)
+            defer { withExtendedLifetime(server) {} }  // it stops the process and removes its directory when it goes
+            let exited = DispatchSemaphore(value: 0)
+            server.process.terminationHandler = { _ in exited.signal() }
+            try server.run()
+            guard Self.listeningPort(server.stderr) != nil else { Issue.record("round \(round): no listening line"); return }
+            kill(server.process.processIdentifier, SIGTERM)
+            #expect(exited.wait(timeout: .now() + 15) == .success, "round \(round): the process exits")
+            #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0, "round \(round)")
+        }
+    }
+
     /// Reads stderr until the `listening` line and returns its port.
     static func listeningPort(_ pipe: Pipe) -> Int? {
         var text = ""

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import LexStandIn
 import Testing
 
@@ -45,6 +46,10 @@ final class ServerProcess {
         environment = ProcessInfo.processInfo.environment
         for key in ["PORT", "HOST", "NOTIFY_SOCKET"] { environment.removeValue(forKey: key) }
         process.standardError = stderr
+        // Not the test process's own: a child that outlived a crashed test run would hold
+        // swift-test's output pipe open, and swift-test would wait for its end for ever.
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
     }
 
     func run() throws {
@@ -52,8 +57,15 @@ final class ServerProcess {
         try process.run()
     }
 
+    /// Stops the process: SIGTERM (it drains for its `drain_timeout`), then SIGKILL if it is
+    /// still there 10 s later, so no test leaves a server behind.
     deinit {
-        if process.isRunning { process.terminate() }
+        if process.isRunning {
+            process.terminate()
+            let deadline = Date(timeIntervalSinceNow: 10)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
         try? FileManager.default.removeItem(at: directory)
     }
 }
