@@ -24,8 +24,8 @@ import Testing
         let standIn = try LexStandIn(credentials: [Harness.credentials])
         defer { standIn.stop() }
         let server = try ServerProcess(standIn: standIn, drainTimeoutSeconds: 1)
-        defer { withExtendedLifetime(server) {} }  // it stops the process and removes its directory when it goes
-        let process = server.process, stderr = server.stderr
+        defer { server.stop() }
+        let stderr = server.stderr
         try server.run()
         guard let port = DrainTests.listeningPort(stderr) else { Issue.record("no listening line"); return }
         let c = try VonageTestClient(port: port, path: Harness.v2Path)
@@ -33,8 +33,7 @@ import Testing
         #expect(c.wait { $0.texts.first == "ok" })
         c.sendClose()
         #expect(c.wait { $0.closeCode != nil })
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
+        server.stop()  // SIGTERM, bounded: then standard error ends
         let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(log.contains("client_id=abc\\nINFO forged"), "\(log)")
         #expect(!log.split(separator: "\n").contains { $0.hasPrefix("INFO forged") }, "\(log)")
@@ -46,7 +45,7 @@ import Testing
         let standIn = try LexStandIn(credentials: [Harness.credentials])
         defer { standIn.stop() }
         let server = try ServerProcess(standIn: standIn, drainTimeoutSeconds: 1)
-        defer { withExtendedLifetime(server) {} }  // it stops the process and removes its directory when it goes
+        defer { server.stop() }
         try server.run()
         guard let port = DrainTests.listeningPort(server.stderr) else { Issue.record("no listening line"); return }
         try server.stderr.fileHandleForReading.close()

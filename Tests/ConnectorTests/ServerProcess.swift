@@ -7,7 +7,8 @@ import Testing
 /// configuration of its own: port 0 on 127.0.0.1, both Lex endpoints on `standIn`, then
 /// `extraConfiguration` (more keys and sections). `PORT`, `HOST` and `NOTIFY_SOCKET` are taken
 /// out of the inherited environment (set `environment` before `run()` to add some back); its
-/// standard error goes to `stderr`. The directory and the process go when this does.
+/// standard error goes to `stderr`. `stop()` (or `deinit`) ends the process and removes the
+/// directory.
 final class ServerProcess {
     static var binary: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lexconnector")
@@ -58,8 +59,10 @@ final class ServerProcess {
     }
 
     /// Stops the process: SIGTERM (it drains for its `drain_timeout`), then SIGKILL if it is
-    /// still there 10 s later, so no test leaves a server behind.
-    deinit {
+    /// still there 10 s later, so no test leaves a server behind; removes the directory. Call
+    /// it in a `defer`: a failed expectation that names this object keeps it (swift-testing
+    /// holds the values it reports), so `deinit` alone may never come.
+    func stop() {
         if process.isRunning {
             process.terminate()
             let deadline = Date(timeIntervalSinceNow: 10)
@@ -68,4 +71,6 @@ final class ServerProcess {
         }
         try? FileManager.default.removeItem(at: directory)
     }
+
+    deinit { stop() }
 }
