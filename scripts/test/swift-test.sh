@@ -17,7 +17,7 @@ rc=${PIPESTATUS[0]}
 echo
 echo "==== swift test $* failed (exit $rc); the whole output is in $log"
 echo "---- failures and runtime errors:"
-grep -aE "Fatal error|fatal error|Precondition failed|Assertion failed|error:|recorded an issue|✘ Test|XCTAssert|signal|Crash|Segmentation|Illegal instruction|Aborted" "$log" \
+grep -aE "Fatal error|fatal error|Precondition failed|Assertion failed|error:|recorded an issue|✘ Test|XCTAssert|signal|Crash|Segmentation fault|Illegal instruction|Aborted" "$log" \
     | grep -av "^✘ Suite" | tail -n 60
 if grep -aq "unexpected signal code 13" "$log"; then
     echo "---- signal 13 is SIGPIPE: something in the test process wrote to a pipe or socket whose reader"
