@@ -43,19 +43,9 @@ final class IPv6Relay: @unchecked Sendable {
     func stop() { shutdown(listener, Int32(SHUT_RDWR)) }
 
     private static func relay(_ client: Int32, to target: UInt16) {
-        let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        defer {
-            close(client)
-            close(server)
-        }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = target.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return }
+        defer { close(client) }
+        guard let server = connectToLoopback(port: target) else { return }
+        defer { close(server) }
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         var fds = [pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: server, events: Int16(POLLIN), revents: 0)]
         while poll(&fds, 2, 30_000) > 0 {
